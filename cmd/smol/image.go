@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/builderimage"
+	"github.com/gohttp-smol/gohttp-smol/internal/engine"
+	"github.com/gohttp-smol/gohttp-smol/internal/gomod"
+)
+
+func runImage(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("smol image", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("C", ".", "module root `dir`ectory whose go.mod pins the toolchain")
+	eng := fs.String("engine", getenv("SMOL_ENGINE"), "`engine`: docker or podman")
+	goVersion := fs.String("go", "", "Go `version` to use instead of go.mod's pin, e.g. 1.26.8")
+	tag := fs.String("tag", "", "image `tag` (default smol/go:<version>)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: smol image [flags]\n\nMake the builder image smol/go:<version> from the exact pinned Go toolchain\n(the host's when it matches, else the one the go command downloads and verifies)\nand load it into the engine. The same toolchain gives the same image ID everywhere.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	v := *goVersion
+	if v == "" {
+		mod, err := gomod.Read(*dir)
+		if err != nil {
+			return err
+		}
+		if v, err = mod.Pin(); err != nil {
+			return err
+		}
+	}
+	kind, bin, err := engine.Find(*eng)
+	if err != nil {
+		return err
+	}
+	if kind == "native" {
+		return fmt.Errorf("smol image makes a container image: use --engine docker or podman")
+	}
+	t := *tag
+	if t == "" {
+		t = builderimage.DefaultTag(v)
+	}
+	info, err := builderimage.Make(ctx, bin, builderimage.Spec{GoVersion: v, Tag: t, Arch: runtime.GOARCH}, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s %s\n", info.Tag, info.ID)
+	return nil
+}

@@ -1,0 +1,128 @@
+// Command smol builds static Go binaries repeatably: it runs go build inside
+// a pinned builder container (or a matching local toolchain) with flags that
+// make the same source give the same bytes on every machine, and leaves the
+// binaries, their checksums and a manifest on the host, owned by the caller.
+//
+// Usage:
+//
+//	smol build [flags] [packages]   build commands into dist/
+//	smol verify [flags]             rebuild from scratch and compare with dist/SHA256SUMS
+//	smol test [flags] [-- go test args]   run go test in the same environment
+//	smol shell [flags]              an interactive shell in the build environment
+//	smol image [flags]              make the builder image from the pinned toolchain
+//	smol version                    print smol's version
+//
+// The toolchain comes from go.mod: the toolchain line, else an exact go line
+// (go 1.26.8). The builder image defaults to golang:<version>; when it is not
+// present and cannot be pulled, smol makes smol/go:<version> from the exact
+// toolchain and says so.
+//
+// Environment:
+//
+//	SMOL_ENGINE      docker, podman or native (default: docker, else podman, on PATH)
+//	SMOL_IMAGE       builder image (default golang:<pinned version>)
+//	SMOL_CACHE_DIR   cache root (default $XDG_CACHE_HOME/smol or ~/.cache/smol)
+//	SOURCE_DATE_EPOCH  mtime of outputs (default: the last commit's time)
+//	GOPROXY, GOSUMDB, GOPRIVATE, GONOPROXY, GONOSUMDB, GOINSECURE
+//	                 used by the dependency step only
+//
+// Exit status: 0 on success, 1 when the build or verification fails, 2 for a
+// usage error, 130 when interrupted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is stamped by smol itself with -X main.version=...
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(ctx, err, os.Stderr))
+}
+
+// errUsage marks errors whose message has already been printed with usage.
+var errUsage = errors.New("usage")
+
+func exitCode(ctx context.Context, err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp):
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "smol: interrupted")
+		return 130
+	}
+	fmt.Fprintln(stderr, "smol:", err)
+	return 1
+}
+
+const usage = `usage: smol <command> [flags]
+
+Commands:
+  build    build static binaries of a Go module into dist/
+  verify   rebuild everything in dist/manifest.json from a clean copy and compare
+  test     run go test inside the pinned build environment
+  shell    open a shell inside the pinned build environment
+  image    make the builder image smol/go:<version> from the pinned toolchain
+  version  print smol's version
+
+Run "smol <command> -h" for a command's flags.
+`
+
+// run is smol without the process around it: tests call it with buffers.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	env := os.Getenv
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "build":
+		return runBuild(ctx, rest, env, stdout, stderr)
+	case "verify":
+		return runVerify(ctx, rest, env, stdout, stderr)
+	case "test":
+		return runTest(ctx, rest, env, stdout, stderr)
+	case "shell":
+		return runShell(ctx, rest, env, stdout, stderr)
+	case "image":
+		return runImage(ctx, rest, env, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "smol", toolVersion())
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "smol: unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+}
+
+// toolVersion is smol's own version: the stamped one, else the module
+// version go install recorded, else "devel".
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}

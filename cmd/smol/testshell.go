@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/build"
+	"github.com/gohttp-smol/gohttp-smol/internal/engine"
+)
+
+var execLookPath = exec.LookPath
+
+func runTest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("smol test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var s setup
+	s.register(fs, getenv)
+	dryRun := fs.Bool("dry-run", false, "print the engine commands and run nothing")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: smol test [flags] [-- go test args]\n\nRun go test (default ./...) in the pinned build environment: same image,\ncaches and uid as smol build, no network.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	p, x, host, _, err := s.prepare(ctx, nil, getenv, *dryRun, stderr)
+	if err != nil {
+		return err
+	}
+	step := p.TestStep(x.Layout(), fs.Args())
+	if *dryRun {
+		if d, ok := p.DepsStep(x.Layout()); ok {
+			fmt.Fprintf(stdout, "# %s\n%s\n", d.Name, engine.Quote(x.Command(d)))
+		}
+		fmt.Fprintf(stdout, "# %s\n%s\n", step.Name, engine.Quote(x.Command(step)))
+		return nil
+	}
+	if err := build.Deps(ctx, p, x, host, stderr, stderr); err != nil {
+		return err
+	}
+	if err := x.Run(ctx, step, stdout, stderr); err != nil {
+		return fmt.Errorf("go test failed: %w", err)
+	}
+	return nil
+}
+
+func runShell(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("smol shell", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var s setup
+	s.register(fs, getenv)
+	shell := fs.String("shell", "bash", "`shell` to run in the image (bash in the official image; smol's own image has none)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: smol shell [flags]\n\nOpen an interactive shell in the build environment: the builder image with the\nsource at /src (read-only), the caches mounted and the build's environment set.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	p, x, host, _, err := s.prepare(ctx, nil, getenv, false, stderr)
+	if err != nil {
+		return err
+	}
+	if _, ok := x.(*engine.Container); !ok {
+		return fmt.Errorf("smol shell opens a shell in the builder container: use --engine docker or podman")
+	}
+	for _, d := range []string{host.GoCache, host.ModCache, host.Home} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("cache directory: %w", err)
+		}
+	}
+	var errBuf strings.Builder
+	err = x.Run(ctx, p.ShellStep(x.Layout(), *shell), stdout, io.MultiWriter(stderr, &errBuf))
+	if err != nil && strings.Contains(errBuf.String(), "executable file not found") {
+		return fmt.Errorf("image %s has no %s (smol's own image holds only the Go toolchain): use --shell sh, or --image golang:%s where it can be pulled", p.Image, filepath.Base(*shell), p.GoVersion)
+	}
+	return err
+}

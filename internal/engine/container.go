@@ -1,0 +1,179 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/plan"
+)
+
+// Container runs steps with `docker run` or `podman run`. It drives the CLI
+// rather than the API so that DOCKER_HOST, contexts, podman machines and
+// rootless setups behave exactly as they do for the user's own commands.
+type Container struct {
+	Kind  string      // "docker" or "podman"
+	Bin   string      // path of the CLI
+	Image string      // image reference or ID to run
+	Host  plan.Layout // host directories, mounted at plan.ContainerLayout
+	UID   int         // the container runs as UID:GID so outputs belong to the caller
+	GID   int
+	// Prefix starts container names (smol-<pid>) so that a cancelled build
+	// can find and remove its container.
+	Prefix string
+	// DepsNetwork is the --network of the dependency step: "" for the
+	// engine's default (bridge), or e.g. "host" where the bridge cannot
+	// reach the module proxy.
+	DepsNetwork string
+}
+
+// Name implements Executor.
+func (c *Container) Name() string { return c.Kind }
+
+// Layout implements Executor.
+func (c *Container) Layout() plan.Layout { return plan.ContainerLayout }
+
+// ContainerName is the name the container of step s runs under.
+func (c *Container) ContainerName(s plan.Step) string {
+	slug := strings.NewReplacer(" ", "-", "/", "-").Replace(s.Name)
+	return c.Prefix + "-" + slug
+}
+
+// Command implements Executor.
+func (c *Container) Command(s plan.Step) []string {
+	in := plan.ContainerLayout
+	argv := []string{c.Bin, "run", "--rm", "--name", c.ContainerName(s),
+		"--user", fmt.Sprintf("%d:%d", c.UID, c.GID),
+		// The image was resolved (and made if need be) before the build;
+		// a pull in the middle of it would change what is being built.
+		"--pull=never",
+	}
+	if c.Kind == "podman" && os.Getuid() != 0 {
+		// Rootless podman maps the caller to root in the container; keep-id
+		// maps it to itself, so --user and file ownership mean the same as
+		// with docker.
+		argv = append(argv, "--userns=keep-id")
+	}
+	if s.Interactive {
+		argv = append(argv, "--interactive")
+		if isTerminal(os.Stdin) {
+			argv = append(argv, "--tty")
+		}
+	}
+	switch {
+	case !s.Network:
+		argv = append(argv, "--network=none")
+	case c.DepsNetwork != "":
+		argv = append(argv, "--network="+c.DepsNetwork)
+	}
+	argv = append(argv, "-v", c.Host.Src+":"+in.Src+":ro")
+	if s.OutDir != "" {
+		argv = append(argv, "-v", c.Host.Out+":"+in.Out)
+	}
+	argv = append(argv,
+		"-v", c.Host.GoCache+":"+in.GoCache,
+		"-v", c.Host.ModCache+":"+in.ModCache,
+		"-v", c.Host.Home+":"+in.Home,
+		"-w", s.Dir,
+	)
+	for _, kv := range s.Env {
+		argv = append(argv, "-e", kv)
+	}
+	argv = append(argv, c.Image)
+	return append(argv, s.Args...)
+}
+
+// Run implements Executor.
+func (c *Container) Run(ctx context.Context, s plan.Step, stdout, stderr io.Writer) error {
+	for _, p := range []string{c.Host.Src, c.Host.Out, c.Host.GoCache, c.Host.ModCache, c.Host.Home} {
+		if strings.ContainsAny(p, ":,") {
+			return fmt.Errorf("%s: %q contains ':' or ',', which %s -v cannot mount: move it", s.Name, p, c.Kind)
+		}
+	}
+	var errBuf bytes.Buffer
+	name := c.ContainerName(s)
+	err := run(ctx, c.Command(s), os.Environ(), "", s.Interactive, stdout, io.MultiWriter(stderr, &errBuf), func() { c.remove(name) })
+	if err != nil && ctx.Err() == nil {
+		if daemonErr := explainDaemon(c.Kind, errBuf.String()); daemonErr != nil {
+			return daemonErr
+		}
+	}
+	return err
+}
+
+// remove force-removes a container left by a cancelled step. It uses a fresh
+// context: the build's own is already cancelled.
+func (c *Container) remove(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	exec.CommandContext(ctx, c.Bin, "rm", "--force", name).Run()
+}
+
+// ErrDaemon means the engine's CLI could not reach its daemon or service.
+var ErrDaemon = errors.New("container engine not reachable")
+
+// explainDaemon turns the CLI's complaint about a missing daemon into one
+// line that says what to do, or returns nil for any other failure.
+func explainDaemon(kind, stderr string) error {
+	for _, sign := range []string{
+		"Cannot connect to the Docker daemon",
+		"Is the docker daemon running",
+		"error during connect",
+		"Cannot connect to Podman",
+		"unable to connect to Podman socket",
+	} {
+		if strings.Contains(stderr, sign) {
+			hint := "start it (sudo systemctl start docker) or point DOCKER_HOST at a running one"
+			if kind == "podman" {
+				hint = "start it (podman machine start, or systemctl --user start podman.socket)"
+			}
+			return fmt.Errorf("%w: %s: %s", ErrDaemon, kind, hint)
+		}
+	}
+	return nil
+}
+
+// ImageID returns the ID of ref in the engine's local store, or "" when the
+// store does not hold it.
+func (c *Container) ImageID(ctx context.Context, ref string) (string, error) {
+	var out, errBuf bytes.Buffer
+	cmd := exec.CommandContext(ctx, c.Bin, "image", "inspect", "--format", "{{.Id}}", ref)
+	cmd.Stdout, cmd.Stderr = &out, &errBuf
+	if err := cmd.Run(); err != nil {
+		if d := explainDaemon(c.Kind, errBuf.String()); d != nil {
+			return "", d
+		}
+		msg := strings.ToLower(errBuf.String())
+		if strings.Contains(msg, "no such image") || strings.Contains(msg, "image not known") || strings.Contains(msg, "no such object") {
+			return "", nil
+		}
+		return "", fmt.Errorf("%s image inspect %s: %v: %s", c.Kind, ref, err, strings.TrimSpace(errBuf.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// Pull pulls ref. Its output goes to stderr so a person sees progress.
+func (c *Container) Pull(ctx context.Context, ref string, stderr io.Writer) error {
+	var errBuf bytes.Buffer
+	cmd := exec.CommandContext(ctx, c.Bin, "pull", ref)
+	cmd.Stdout, cmd.Stderr = stderr, io.MultiWriter(stderr, &errBuf)
+	if err := cmd.Run(); err != nil {
+		if d := explainDaemon(c.Kind, errBuf.String()); d != nil {
+			return d
+		}
+		return fmt.Errorf("%s pull %s: %v", c.Kind, ref, err)
+	}
+	return nil
+}
+
+// isTerminal reports whether f is a character device, as a terminal is.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,119 @@
+// Package engine runs the steps of a build plan: in a container through the
+// docker or podman CLI, or with a local Go toolchain (native). All three run
+// the same plan.Step values; only the way a step reaches its directories and
+// its go command differs.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/plan"
+)
+
+// Executor runs plan steps.
+type Executor interface {
+	// Name is "docker", "podman" or "native".
+	Name() string
+	// Layout is where a step run by this executor sees its directories;
+	// steps must be planned with it.
+	Layout() plan.Layout
+	// Command is the exact command line that runs s, for --dry-run and logs.
+	Command(s plan.Step) []string
+	// Run runs s, streaming the go command's output to stdout and stderr.
+	// When ctx is cancelled the step is stopped and leaves nothing running.
+	Run(ctx context.Context, s plan.Step, stdout, stderr io.Writer) error
+}
+
+// Kinds are the engine names --engine accepts.
+var Kinds = []string{"docker", "podman", "native"}
+
+// ErrNoEngine means neither docker nor podman was found.
+var ErrNoEngine = errors.New("no container engine found")
+
+// Find resolves the engine to use: name when given (from --engine or
+// SMOL_ENGINE), else docker, else podman, whichever is first on PATH. It
+// returns the kind and, for container engines, the path of its CLI.
+func Find(name string) (kind, bin string, err error) {
+	switch name {
+	case "native":
+		return "native", "", nil
+	case "docker", "podman":
+		bin, err := exec.LookPath(name)
+		if err != nil {
+			return "", "", fmt.Errorf("engine %s: %s is not on PATH: install it, or choose another with --engine (docker, podman, native)", name, name)
+		}
+		return name, bin, nil
+	case "":
+		for _, k := range []string{"docker", "podman"} {
+			if bin, err := exec.LookPath(k); err == nil {
+				return k, bin, nil
+			}
+		}
+		return "", "", fmt.Errorf("%w: install Docker or Podman, or run inside the pinned golang image with --engine native", ErrNoEngine)
+	default:
+		return "", "", fmt.Errorf("unknown engine %q: use docker, podman or native", name)
+	}
+}
+
+// Quote returns args as one line a POSIX shell reads back as the same words.
+func Quote(args []string) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(quoteWord(a))
+	}
+	return b.String()
+}
+
+func quoteWord(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	// Inside single quotes nothing is special but the quote itself, which is
+	// written as '\'' (close, escaped quote, reopen).
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// run starts argv with env and waits; interactive attaches the caller's stdin. cleanup, when not nil, is called after
+// a cancelled run to make sure nothing is left behind.
+func run(ctx context.Context, argv, env []string, dir string, interactive bool, stdout, stderr io.Writer, cleanup func()) error {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if interactive {
+		cmd.Stdin = os.Stdin
+	}
+	cmd.Env = env
+	cmd.Dir = dir
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	// On cancel, ask politely first: the docker CLI forwards SIGINT to the
+	// go command in the container, which stops and removes its temp files.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		if cleanup != nil {
+			cleanup()
+		}
+		return ctx.Err()
+	}
+	return err
+}

@@ -1,0 +1,63 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/plan"
+)
+
+// Native runs steps with a Go toolchain on the host, for CI jobs that already
+// run inside the pinned golang image and for the cross-check in smol verify.
+// The environment is the step's and nothing else but PATH.
+type Native struct {
+	Go   string      // path of the go command
+	Host plan.Layout // the directories, used as they are
+}
+
+// Name implements Executor.
+func (n *Native) Name() string { return "native" }
+
+// Layout implements Executor.
+func (n *Native) Layout() plan.Layout { return n.Host }
+
+// Command implements Executor: `env -i` makes the printed line run with the
+// same environment as Run does.
+func (n *Native) Command(s plan.Step) []string {
+	argv := []string{"env", "-i", "PATH=" + n.path()}
+	argv = append(argv, s.Env...)
+	argv = append(argv, n.Go)
+	return append(argv, s.Args[1:]...)
+}
+
+// path puts the toolchain's bin directory first, so that a go command the
+// go command itself starts (go vet, go generate) is the same toolchain.
+func (n *Native) path() string {
+	return filepath.Dir(n.Go) + ":/usr/local/bin:/usr/bin:/bin"
+}
+
+// Run implements Executor.
+func (n *Native) Run(ctx context.Context, s plan.Step, stdout, stderr io.Writer) error {
+	env := append([]string{"PATH=" + n.path()}, s.Env...)
+	argv := append([]string{n.Go}, s.Args[1:]...)
+	return run(ctx, argv, env, s.Dir, s.Interactive, stdout, stderr, nil)
+}
+
+// GoVersion reports the version of the go command at gobin, asked with
+// GOTOOLCHAIN=local so that the answer is this toolchain's and not one it
+// would switch to.
+func GoVersion(ctx context.Context, gobin string) (string, error) {
+	var out, errBuf bytes.Buffer
+	cmd := exec.CommandContext(ctx, gobin, "env", "GOVERSION")
+	cmd.Env = []string{"PATH=" + filepath.Dir(gobin) + ":/usr/bin:/bin", "GOTOOLCHAIN=local", "GOENV=off", "HOME=/nonexistent", "GOCACHE=off"}
+	cmd.Stdout, cmd.Stderr = &out, &errBuf
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s env GOVERSION: %v: %s", gobin, err, strings.TrimSpace(errBuf.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}

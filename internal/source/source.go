@@ -1,0 +1,101 @@
+// Package source describes the source tree a build starts from: its git
+// revision, the version string stamped into binaries, and the time used for
+// output mtimes.
+package source
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// Info is what smol records about the source of a build.
+type Info struct {
+	// Revision is the full commit hash of HEAD; "" outside a git checkout.
+	Revision string `json:"revision,omitempty"`
+	// Describe is `git describe --tags --always --dirty`; "" outside git.
+	Describe string `json:"describe,omitempty"`
+	// Dirty reports uncommitted changes to tracked files.
+	Dirty bool `json:"dirty"`
+	// Epoch is SOURCE_DATE_EPOCH when set, else the committer time of HEAD,
+	// else 0 (unknown: output mtimes are left alone).
+	Epoch int64 `json:"source_date_epoch,omitempty"`
+}
+
+// Inspect gathers Info for the module at dir. sourceDateEpoch is the value of
+// SOURCE_DATE_EPOCH ("" when unset); it wins over the commit time, as
+// https://reproducible-builds.org/specs/source-date-epoch/ asks.
+//
+// A directory that is not in a git checkout, or a host without git, is not an
+// error: the build is still reproducible, it just has no revision to record.
+func Inspect(ctx context.Context, dir, sourceDateEpoch string) (Info, error) {
+	var info Info
+	if sourceDateEpoch != "" {
+		n, err := strconv.ParseInt(sourceDateEpoch, 10, 64)
+		if err != nil || n < 0 {
+			return Info{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a non-negative integer of seconds since 1970", sourceDateEpoch)
+		}
+		info.Epoch = n
+	}
+	rev, err := git(ctx, dir, "rev-parse", "--verify", "HEAD")
+	if err != nil {
+		if errors.Is(err, errNotGit) {
+			return info, nil
+		}
+		return Info{}, err
+	}
+	info.Revision = rev
+	if info.Describe, err = git(ctx, dir, "describe", "--tags", "--always", "--dirty"); err != nil {
+		return Info{}, err
+	}
+	info.Dirty = strings.HasSuffix(info.Describe, "-dirty")
+	if info.Epoch == 0 && sourceDateEpoch == "" {
+		ct, err := git(ctx, dir, "log", "-1", "--format=%ct", "HEAD")
+		if err != nil {
+			return Info{}, err
+		}
+		if info.Epoch, err = strconv.ParseInt(ct, 10, 64); err != nil {
+			return Info{}, fmt.Errorf("git log: commit time %q: %w", ct, err)
+		}
+	}
+	return info, nil
+}
+
+// Version is the string stamped into binaries: the describe output, or
+// "devel" outside git, so a binary always says something about where it came
+// from.
+func (i Info) Version() string {
+	if i.Describe == "" {
+		return "devel"
+	}
+	return i.Describe
+}
+
+var errNotGit = errors.New("not a git checkout")
+
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	if _, err := exec.LookPath("git"); err != nil {
+		return "", errNotGit
+	}
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	// A checkout owned by another user (a CI cache, a mounted volume) makes
+	// git refuse to run; the revision is still worth recording.
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=safe.directory", "GIT_CONFIG_VALUE_0=*")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := stderr.String()
+		if strings.Contains(msg, "not a git repository") || strings.Contains(msg, "unknown revision") ||
+			strings.Contains(msg, "Needed a single revision") || strings.Contains(msg, "does not have any commits") {
+			return "", errNotGit
+		}
+		return "", fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(msg))
+	}
+	return strings.TrimSpace(string(out)), nil
+}

@@ -1,0 +1,75 @@
+package source
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func gitRun(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_DATE=2026-01-02T03:04:05Z", "GIT_COMMITTER_DATE=2026-01-02T03:04:05Z",
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+func TestInspect(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	info, err := Inspect(ctx, dir, "")
+	if err != nil {
+		t.Fatalf("outside git: %v", err)
+	}
+	if info != (Info{}) || info.Version() != "devel" {
+		t.Errorf("outside git: %+v version %q, want zero and devel", info, info.Version())
+	}
+
+	gitRun(t, dir, "init", "-q")
+	if info, err = Inspect(ctx, dir, ""); err != nil || info.Revision != "" {
+		t.Fatalf("no commits yet: %+v, %v", info, err)
+	}
+	os.WriteFile(filepath.Join(dir, "a"), []byte("a"), 0o644)
+	gitRun(t, dir, "add", "a")
+	gitRun(t, dir, "commit", "-qm", "a")
+	gitRun(t, dir, "tag", "v1.2.3")
+
+	tests := []struct {
+		name     string
+		sde      string
+		dirty    bool
+		describe string
+		epoch    int64
+	}{
+		{"clean tag", "", false, "v1.2.3", 1767323045},
+		{"SOURCE_DATE_EPOCH wins", "42", false, "v1.2.3", 42},
+		{"dirty", "", true, "v1.2.3-dirty", 1767323045},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.dirty {
+				os.WriteFile(filepath.Join(dir, "a"), []byte("b"), 0o644)
+			}
+			info, err := Inspect(ctx, dir, tt.sde)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Describe != tt.describe || info.Dirty != tt.dirty || info.Epoch != tt.epoch || len(info.Revision) != 40 {
+				t.Errorf("Inspect = %+v, want describe %q dirty %v epoch %d", info, tt.describe, tt.dirty, tt.epoch)
+			}
+		})
+	}
+
+	if _, err := Inspect(ctx, dir, "yesterday"); err == nil || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH") {
+		t.Errorf("bad SOURCE_DATE_EPOCH: error %v", err)
+	}
+}
