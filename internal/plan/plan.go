@@ -273,7 +273,7 @@ func (p Plan) Flags() []string {
 // executors pass nothing else from the caller's environment, except PATH for
 // the native executor, which must find its go.
 func (p Plan) Env() []string {
-	return append(p.commonEnv(),
+	env := append(p.commonEnv(),
 		"GOFLAGS=",
 		// GOPROXY=off makes a module missing from go.mod or from the module
 		// cache an error now, instead of a download in the middle of the
@@ -281,6 +281,8 @@ func (p Plan) Env() []string {
 		"GOPROXY=off",
 		"GOSUMDB=off",
 	)
+	slices.Sort(env)
+	return env
 }
 
 // commonEnv is shared by the dependency and build steps.

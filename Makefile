@@ -1,0 +1,54 @@
+# gohttp-smol: everyday targets. Every build goes through smol, so a laptop,
+# a teammate and CI produce the same bytes.
+#
+#   make build    build dist/gohttp-smol_<os>_<arch> with smol (pinned container)
+#   make run      build, then serve the embedded default site on :8080
+#   make test     the whole test suite (unit, real sockets, real containers)
+#   make verify   rebuild from a clean copy and prove the bytes are identical
+#   make clean    remove dist/ and bin/
+#
+# Where the host has Go, smol is built with it; where it has only Docker,
+# smol is built by a plain `docker run` of the pinned golang image and then
+# takes over. Override the engine with SMOL_ENGINE=podman|native.
+
+SHELL       := /bin/bash
+GO_VERSION  := $(shell sed -n 's/^toolchain go//p' go.mod)
+HOST_OS     := $(shell uname -s | tr A-Z a-z)
+HOST_ARCH   := $(shell uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')
+SMOL        := bin/smol
+SMOL_FLAGS  ?=
+PLATFORMS   ?=
+SERVER      := dist/gohttp-smol_$(HOST_OS)_$(HOST_ARCH)
+ADDR        ?= :8080
+SMOL_SRC    := go.mod $(wildcard go.sum) $(shell find cmd/smol internal -name '*.go' ! -name '*_test.go' 2>/dev/null)
+
+.PHONY: build run test verify clean smol
+
+build: $(SMOL)
+	$(SMOL) build $(SMOL_FLAGS) $(if $(PLATFORMS),--platform $(PLATFORMS)) ./cmd/gohttp-smol
+
+run: build
+	$(SERVER) --addr $(ADDR)
+
+test:
+	go test -count=1 -timeout 75m ./...
+
+verify: $(SMOL)
+	$(SMOL) verify $(SMOL_FLAGS)
+
+clean:
+	rm -rf dist bin
+
+smol: $(SMOL)
+
+$(SMOL): $(SMOL_SRC)
+	@mkdir -p bin
+	@if command -v go >/dev/null 2>&1; then \
+		echo "go build -o $@ ./cmd/smol"; \
+		CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -o $@ ./cmd/smol; \
+	else \
+		echo "no go on PATH: building smol in golang:$(GO_VERSION)"; \
+		docker run --rm --user $$(id -u):$$(id -g) -v "$(CURDIR)":/src -w /src \
+			-e HOME=/tmp -e CGO_ENABLED=0 -e GOFLAGS=-mod=readonly \
+			golang:$(GO_VERSION) go build -trimpath -o $@ ./cmd/smol; \
+	fi
