@@ -1,0 +1,108 @@
+package site
+
+import (
+	"path"
+	"strings"
+)
+
+// Default Cache-Control values; see CacheControl.
+const (
+	DefaultCacheHTML      = "no-cache"
+	DefaultCacheImmutable = "public, max-age=31536000, immutable"
+	DefaultCacheDefault   = "public, max-age=3600"
+)
+
+// policy is a CacheControl with its defaults filled in and its values in the
+// form assigned to a header map.
+type policy struct {
+	html, immutable, other []string
+	fingerprinted          func(string) bool
+}
+
+func newPolicy(c CacheControl) policy {
+	value := func(v, def string) []string {
+		if v == "" {
+			v = def
+		}
+		return []string{v}
+	}
+	p := policy{
+		html:          value(c.HTML, DefaultCacheHTML),
+		immutable:     value(c.Immutable, DefaultCacheImmutable),
+		other:         value(c.Default, DefaultCacheDefault),
+		fingerprinted: c.Fingerprinted,
+	}
+	if p.fingerprinted == nil {
+		p.fingerprinted = fingerprinted
+	}
+	return p
+}
+
+// forFile returns the Cache-Control value of the file at URL path name with
+// media type ctype.
+func (p *policy) forFile(name, ctype string) []string {
+	switch {
+	case isHTML(ctype):
+		return p.html
+	case p.fingerprinted(name):
+		return p.immutable
+	}
+	return p.other
+}
+
+func isHTML(ctype string) bool {
+	mt, _, _ := strings.Cut(ctype, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/html")
+}
+
+// fingerprinted is the default rule of CacheControl.Fingerprinted.
+func fingerprinted(name string) bool {
+	base := path.Base(name)
+	if i := strings.LastIndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	for part := range strings.FieldsFuncSeq(base, func(r rune) bool {
+		return r == '.' || r == '-' || r == '_'
+	}) {
+		if isHash(part) {
+			return true
+		}
+	}
+	return false
+}
+
+// isHash reports whether a part of a file name looks like a content hash;
+// see CacheControl.Fingerprinted.
+func isHash(s string) bool {
+	if len(s) < 8 {
+		return false
+	}
+	var digits, lowerHex, upperHex, upper, other int
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9':
+			digits++
+		case 'a' <= c && c <= 'f':
+			lowerHex++
+		case 'A' <= c && c <= 'F':
+			upperHex++
+			upper++
+		case 'G' <= c && c <= 'Z':
+			upper++
+		default:
+			other++
+		}
+	}
+	if other > 0 {
+		return false
+	}
+	switch {
+	case digits > 0 && lowerHex > 0 && digits+lowerHex == len(s):
+		return true // lowercase hex: app.3f9a1c2e.js
+	case digits > 0 && upperHex > 0 && digits+upperHex == len(s):
+		return true // uppercase hex
+	case digits >= 2 && upper >= 2 && digits+upper == len(s):
+		return true // uppercase base32 or base36: main-5D3FGX7Q.css
+	}
+	return false
+}
