@@ -48,8 +48,9 @@ var version = ""
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := exitCode(ctx, err, os.Stderr) // before stop, which cancels ctx
 	stop()
-	os.Exit(exitCode(ctx, err, os.Stderr))
+	os.Exit(code)
 }
 
 // errUsage marks errors whose message has already been printed with usage.

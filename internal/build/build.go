@@ -151,7 +151,10 @@ func stepError(ctx context.Context, s plan.Step, err error, goStderr string) err
 	switch {
 	case errors.Is(err, engine.ErrDaemon):
 		return err
-	case strings.Contains(goStderr, "GOPROXY=off") || strings.Contains(goStderr, "no required module provides package"):
+	case strings.Contains(goStderr, "no main packages to build"):
+		hint = ": no main package among " + strings.Join(s.Args[len(s.Args)-1:], " ") + ": smol builds commands; name the package that holds func main, e.g. ./cmd/NAME"
+	case strings.Contains(goStderr, "GOPROXY=off") || strings.Contains(goStderr, "no required module provides package") ||
+		strings.Contains(goStderr, "cannot find module providing package"):
 		hint = ": a package comes from a module that go.mod does not declare (or the module cache lacks it): run \"go get\" for it or \"go mod tidy\", and commit go.mod and go.sum"
 	case strings.Contains(goStderr, "updates to go.sum needed") || strings.Contains(goStderr, "missing go.sum entry"):
 		hint = ": go.sum is incomplete: run \"go mod tidy\" and commit go.sum"
