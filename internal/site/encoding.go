@@ -46,9 +46,10 @@ func negotiate(ae []string, identity *rep, variants []rep) *rep {
 }
 
 // acceptQ returns the weight, from 0 to 1000, that the Accept-Encoding field
-// lines give to coding: its own entry if listed, else that of "*", else 1000
-// for identity (acceptable unless refused) and 0 for anything else. An
-// entry with an unparsable weight counts as refused.
+// lines give to coding: its own entry if listed, else that of "*", else 0,
+// except for identity, which is acceptable unless refused (RFC 9110
+// §12.5.3) and then weighs 1, the least acceptable: "gzip;q=0.5" asks for
+// gzip. An entry with an unparsable weight counts as refused.
 func acceptQ(ae []string, coding string) int {
 	own, star := -1, -1
 	for _, line := range ae {
@@ -81,7 +82,7 @@ func acceptQ(ae []string, coding string) int {
 	case star >= 0:
 		return star
 	case coding == "identity":
-		return 1000
+		return 1
 	}
 	return 0
 }

@@ -144,9 +144,9 @@ func unsatisfiedRange(size int64) string {
 	return "bytes */" + strconv.FormatInt(size, 10)
 }
 
-// multipart lays out a multipart/byteranges body (RFC 9110 §14.6) so that
+// byteranges lays out a multipart/byteranges body (RFC 9110 §14.6) so that
 // its length is known before it is written.
-type multipart struct {
+type byteranges struct {
 	boundary string
 	ctype    string
 	size     int64
@@ -154,7 +154,7 @@ type multipart struct {
 }
 
 // partHeader returns the delimiter and header block that precede part i.
-func (m *multipart) partHeader(i int) string {
+func (m *byteranges) partHeader(i int) string {
 	lead := "\r\n--"
 	if i == 0 {
 		lead = "--" // no preamble, so no CRLF before the first delimiter
@@ -164,12 +164,12 @@ func (m *multipart) partHeader(i int) string {
 }
 
 // trailer returns the close delimiter.
-func (m *multipart) trailer() string {
+func (m *byteranges) trailer() string {
 	return "\r\n--" + m.boundary + "--\r\n"
 }
 
 // length returns the exact number of bytes writeTo writes.
-func (m *multipart) length() int64 {
+func (m *byteranges) length() int64 {
 	n := int64(len(m.trailer()))
 	for i, r := range m.ranges {
 		n += int64(len(m.partHeader(i))) + r.length
@@ -178,7 +178,7 @@ func (m *multipart) length() int64 {
 }
 
 // writeTo writes the body, taking each range's bytes from content.
-func (m *multipart) writeTo(w io.Writer, content io.ReadSeeker) error {
+func (m *byteranges) writeTo(w io.Writer, content io.ReadSeeker) error {
 	for i, r := range m.ranges {
 		if _, err := io.WriteString(w, m.partHeader(i)); err != nil {
 			return err

@@ -270,7 +270,7 @@ func serveRanges(w http.ResponseWriter, r *http.Request, v *view, ranges []byteR
 		io.CopyN(w, v.file, ra.length)
 		return
 	}
-	m := multipart{boundary: rand.Text(), ctype: v.e.ctype[0], size: v.size, ranges: ranges}
+	m := byteranges{boundary: rand.Text(), ctype: v.e.ctype[0], size: v.size, ranges: ranges}
 	h["Content-Type"] = []string{"multipart/byteranges; boundary=" + m.boundary}
 	h["Content-Length"] = []string{strconv.FormatInt(m.length(), 10)}
 	w.WriteHeader(http.StatusPartialContent)
