@@ -77,10 +77,13 @@ func isHash(s string) bool {
 	if len(s) < 8 {
 		return false
 	}
-	var digits, lowerHex, upperHex, upper, other int
+	var digits, lowerHex, upperHex, upper, runs int
+	prevDigit := false
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case '0' <= c && c <= '9':
+		c := s[i]
+		isDigit := '0' <= c && c <= '9'
+		switch {
+		case isDigit:
 			digits++
 		case 'a' <= c && c <= 'f':
 			lowerHex++
@@ -90,19 +93,22 @@ func isHash(s string) bool {
 		case 'G' <= c && c <= 'Z':
 			upper++
 		default:
-			other++
+			return false
 		}
-	}
-	if other > 0 {
-		return false
+		if i == 0 || isDigit != prevDigit {
+			runs++
+		}
+		prevDigit = isDigit
 	}
 	switch {
 	case digits > 0 && lowerHex > 0 && digits+lowerHex == len(s):
 		return true // lowercase hex: app.3f9a1c2e.js
 	case digits > 0 && upperHex > 0 && digits+upperHex == len(s):
 		return true // uppercase hex
-	case digits >= 2 && upper >= 2 && digits+upper == len(s):
-		return true // uppercase base32 or base36: main-5D3FGX7Q.css
+	case digits > 0 && digits+upper == len(s) && runs >= 4:
+		// Uppercase base32 as esbuild writes it (main-5D3FGX7Q.css): digits
+		// and letters interleave, unlike in words such as README2024.
+		return true
 	}
 	return false
 }

@@ -265,7 +265,7 @@ func TestServe(t *testing.T) {
 			{name: "identity preferred", target: "/index.html", req: h("Accept-Encoding", "gzip;q=0.5, identity"), status: 200, file: "index.html"},
 			{name: "star", target: "/index.html", req: h("Accept-Encoding", "*"), status: 200, hdr: map[string]string{"Content-Encoding": "gzip"}},
 			{name: "br preferred", target: "/pre.js", req: h("Accept-Encoding", "gzip, deflate, br, zstd"), status: 200, body: str("BROTLI-STAND-IN"),
-				hdr: map[string]string{"Content-Encoding": "br", "Content-Type": "text/javascript; charset=utf-8", "Content-Length": "15"},
+				hdr:    map[string]string{"Content-Encoding": "br", "Content-Type": "text/javascript; charset=utf-8", "Content-Length": "15"},
 				prefix: map[string]string{"Etag": `"`}},
 			{name: "zstd over gzip", target: "/pre.js", req: h("Accept-Encoding", "gzip, zstd"), status: 200, body: str("ZSTD-STAND-IN"), hdr: map[string]string{"Content-Encoding": "zstd"}},
 			{name: "q-values win", target: "/pre.js", req: h("Accept-Encoding", "br;q=0.5, gzip;q=0.8"), status: 200, gzfile: "pre.js", hdr: map[string]string{"Content-Encoding": "gzip"}},

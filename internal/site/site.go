@@ -128,11 +128,14 @@ type CacheControl struct {
 	// before the last extension, is a hash, that is either 8 or more
 	// hexadecimal digits of a single case holding at least one digit and
 	// one letter (app.3f9a1c2e.js), or 8 or more uppercase letters and
-	// digits holding at least two of each (main-5D3FGX7Q.css, esbuild's
-	// form). The rule errs on the side of not matching: a file wrongly
-	// marked immutable would stay stale in browsers for a year, while a
-	// missed one is only revalidated after an hour. Names such as
-	// "report-20240101.pdf" or "bootstrap5.css" do not match.
+	// digits in which letters and digits alternate at least three times
+	// (main-5D3FGX7Q.css, esbuild's form). The rule errs on the side of not
+	// matching: a file wrongly marked immutable would stay stale in
+	// browsers for a year, while a missed one is only revalidated after an
+	// hour. Names such as "report-20240101.pdf", "README2024.txt" or
+	// "bootstrap5.css" do not match, and neither do mixed-case base64
+	// hashes (Vite's index-BfXk3a9Q.js), which cannot be told from words
+	// reliably; set Fingerprinted to cover them.
 	Fingerprinted func(name string) bool
 }
 
