@@ -140,13 +140,16 @@ func DefaultTag(goVersion string) string { return "smol/go:" + goVersion }
 // `<engine> load -i <file>` and asks the engine for the ID of spec.Tag.
 // A tag that named another image is moved to the new one.
 //
-// Make writes one line per step to stderr, and passes the go command's
-// download messages through. It needs room for the archive (about 270 MB
+// Make writes one line per step to stderr (nil discards them), and passes
+// the go command's download messages through. It needs room for the archive (about 270 MB
 // for go1.26.8) in os.TempDir.
 func Make(ctx context.Context, engine string, spec Spec, stderr io.Writer) (ImageInfo, error) {
 	spec, err := spec.withDefaults()
 	if err != nil {
 		return ImageInfo{}, err
+	}
+	if stderr == nil {
+		stderr = io.Discard
 	}
 	start := time.Now()
 	goroot, source, err := toolchain(ctx, spec.GoVersion, spec.Arch, stderr)
