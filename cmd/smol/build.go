@@ -133,7 +133,12 @@ func (s *setup) executor(ctx context.Context, p plan.Plan, scratch string) (engi
 		}
 		return &engine.Native{Go: gobin, Host: host}, host, nil
 	}
+	var ca string
+	if _, err := os.Stat(engine.HostCABundle); err == nil {
+		ca = engine.HostCABundle
+	}
 	return &engine.Container{
+		CABundle:    ca,
 		Kind:        kind,
 		Bin:         bin,
 		Image:       p.Image,

@@ -31,7 +31,16 @@ type Container struct {
 	// engine's default (bridge), or e.g. "host" where the bridge cannot
 	// reach the module proxy.
 	DepsNetwork string
+	// CABundle, when set, is a host file of CA certificates mounted over
+	// the image's own for steps with network access, so the dependency step
+	// trusts what the host trusts (a company proxy that re-signs TLS, say).
+	// It cannot change what is built: go.sum pins every module's bytes.
+	CABundle string
 }
+
+// HostCABundle is the Debian/Ubuntu/Alpine path of the system CA bundle,
+// which is also the first file Go's crypto/x509 reads on Linux.
+const HostCABundle = "/etc/ssl/certs/ca-certificates.crt"
 
 // Name implements Executor.
 func (c *Container) Name() string { return c.Kind }
@@ -73,6 +82,9 @@ func (c *Container) Command(s plan.Step) []string {
 		argv = append(argv, "--network="+c.DepsNetwork)
 	}
 	argv = append(argv, "-v", c.Host.Src+":"+in.Src+":ro")
+	if s.Network && c.CABundle != "" {
+		argv = append(argv, "-v", c.CABundle+":"+HostCABundle+":ro")
+	}
 	if s.OutDir != "" {
 		argv = append(argv, "-v", c.Host.Out+":"+in.Out)
 	}

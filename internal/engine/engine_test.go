@@ -51,7 +51,7 @@ func TestCommands(t *testing.T) {
 	host := p.HostLayout("/home/dev/src/app/dist/.smol-1")
 	for _, x := range []Executor{
 		&Container{Kind: "docker", Bin: "docker", Image: "golang:1.26.8", Host: host, UID: 1000, GID: 1000, Prefix: "smol-1"},
-		&Container{Kind: "docker", Bin: "docker", Image: "golang:1.26.8", Host: host, UID: 1000, GID: 1000, Prefix: "smol-1", DepsNetwork: "host"},
+		&Container{Kind: "docker", Bin: "docker", Image: "golang:1.26.8", Host: host, UID: 1000, GID: 1000, Prefix: "smol-1", DepsNetwork: "host", CABundle: HostCABundle},
 		&Native{Go: "/usr/local/go/bin/go", Host: host},
 	} {
 		var b strings.Builder
