@@ -1,0 +1,203 @@
+// Package config turns gohttp-smol's command line and environment into a
+// validated [Config].
+//
+// Every flag --some-name may also be given as the environment variable
+// GOHTTP_SMOL_SOME_NAME ([EnvName]); a flag on the command line wins over its
+// variable. PORT, when set, stands for --addr :$PORT unless --addr or
+// GOHTTP_SMOL_ADDR is given, so that platforms which assign a port (Nomad,
+// Heroku-style runners) work without a wrapper.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+)
+
+// EnvPrefix is the prefix of the environment variable of every flag.
+const EnvPrefix = "GOHTTP_SMOL_"
+
+// Config is what the server is asked to do. Parse fills every field, with
+// the defaults below when neither a flag nor a variable sets it.
+type Config struct {
+	Addr        string // --addr, default ":8080" (or ":$PORT")
+	Root        string // --root or the positional DIR; "" is the embedded default site
+	Fallback    string // --fallback, URL path of the SPA entry point
+	Listing     bool   // --listing
+	MaxFileSize int64  // --max-file-size, bytes, default 1 MiB
+
+	CacheControlHTML      string // --cache-control-html, "" keeps site's default
+	CacheControlImmutable string // --cache-control-immutable
+	CacheControlDefault   string // --cache-control-default
+
+	Headers       []Header // --header, in the order given
+	BasicAuthFile string   // --basic-auth-file
+
+	TLSCert      string // --tls-cert
+	TLSKey       string // --tls-key
+	RedirectAddr string // --redirect-addr
+
+	MetricsAddr string // --metrics-addr
+	MetricsPath string // --metrics-path, default "/metrics"; "" disables
+
+	LogFormat string // --log-format: "text" (default), "json" or "off"
+
+	ShutdownTimeout   time.Duration // --shutdown-timeout, default 10s
+	ReadHeaderTimeout time.Duration // --read-header-timeout, default 5s
+	ReadTimeout       time.Duration // --read-timeout, default 30s
+	WriteTimeout      time.Duration // --write-timeout, default 10m
+	IdleTimeout       time.Duration // --idle-timeout, default 2m
+	MaxHeaderBytes    int64         // --max-header-bytes, default 64 KiB
+
+	Version bool // --version
+}
+
+// A Header is one --header value.
+type Header struct{ Name, Value string }
+
+// ErrUsage wraps every error Parse returns for a bad command line or
+// environment; the message says what was wrong.
+var ErrUsage = errors.New("usage")
+
+// ErrHelp is returned, after the usage text has been written, for -h and
+// --help.
+var ErrHelp = flag.ErrHelp
+
+// Lookup reads one environment variable, like os.LookupEnv.
+type Lookup func(name string) (string, bool)
+
+// Parse parses args (without the program name) and the environment seen
+// through lookup. Usage text for -h goes to out.
+func Parse(args []string, lookup Lookup, out io.Writer) (Config, error) {
+	var c Config
+	fs := newFlagSet(&c, out)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, ErrHelp
+		}
+		return c, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	rootFlag := set(fs, "root") // before ApplyEnv: given on the command line
+	if err := ApplyEnv(fs, lookup, noEnv); err != nil {
+		return c, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	c.Addr = addr(c.Addr, set(fs, "addr"), lookup)
+	switch rest := fs.Args(); {
+	case len(rest) > 1:
+		return c, fmt.Errorf("%w: want at most one directory, got %d arguments: %q", ErrUsage, len(rest), rest)
+	case len(rest) == 1 && rootFlag && c.Root != rest[0]:
+		return c, fmt.Errorf("%w: directory given twice: --root %q and argument %q; give one", ErrUsage, c.Root, rest[0])
+	case len(rest) == 1:
+		c.Root = rest[0] // the command line wins over GOHTTP_SMOL_ROOT
+	}
+	if err := c.validate(); err != nil {
+		return c, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	return c, nil
+}
+
+// noEnv lists the flags that have no environment variable: a variable named
+// GOHTTP_SMOL_VERSION is too likely to exist for other reasons (a deploy
+// script recording what it installed) to turn the server into a command
+// that prints its version and exits.
+var noEnv = map[string]bool{"version": true}
+
+func newFlagSet(c *Config, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("gohttp-smol", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() { usage(fs, out) }
+
+	fs.StringVar(&c.Addr, "addr", ":8080", "listen `address` (ignored when systemd passes sockets)")
+	fs.StringVar(&c.Root, "root", "", "`directory` to serve, same as the DIR argument")
+	fs.StringVar(&c.Fallback, "fallback", "", "URL `path` served for extension-less paths that match nothing (SPA), e.g. /index.html")
+	fs.BoolVar(&c.Listing, "listing", false, "list directories that have no index.html")
+	c.MaxFileSize = 1 << 20
+	fs.Var((*sizeValue)(&c.MaxFileSize), "max-file-size", "files up to this `size` are held in memory, larger ones streamed from disk")
+	fs.StringVar(&c.CacheControlHTML, "cache-control-html", "", "Cache-Control `value` for HTML (default \"no-cache\")")
+	fs.StringVar(&c.CacheControlImmutable, "cache-control-immutable", "", "Cache-Control `value` for fingerprinted files (default \"public, max-age=31536000, immutable\")")
+	fs.StringVar(&c.CacheControlDefault, "cache-control-default", "", "Cache-Control `value` for other files (default \"public, max-age=3600\")")
+	fs.Var((*headersValue)(&c.Headers), "header", "extra response header `\"Name: value\"`, repeatable (env: one per line)")
+	fs.StringVar(&c.BasicAuthFile, "basic-auth-file", "", "htpasswd `file` of user:bcrypt-hash lines; /healthz and /readyz stay open")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate chain `file` (PEM); re-read when it changes")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
+	fs.StringVar(&c.RedirectAddr, "redirect-addr", "", "plain-HTTP listen `address` that redirects to https (needs --tls-cert)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "separate listen `address` for /metrics")
+	fs.StringVar(&c.MetricsPath, "metrics-path", "/metrics", "`path` of the metrics on the main listener when --metrics-addr is not set (\"\" disables)")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "access and server logs to stdout: `text`, json or off")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may `take` to finish")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", 30*time.Second, "time a client has to send a whole request")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", 10*time.Minute, "time to send a whole response (0: none); long enough for 10 MiB at 150 kbit/s")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	c.MaxHeaderBytes = 64 << 10
+	fs.Var((*sizeValue)(&c.MaxHeaderBytes), "max-header-bytes", "largest request header `size` accepted")
+	fs.BoolVar(&c.Version, "version", false, "print the version and build information, then exit")
+	return fs
+}
+
+// set reports whether flag name was given on the command line or through
+// its environment variable.
+func set(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}
+
+// addr applies PORT: it is used only when neither --addr nor
+// GOHTTP_SMOL_ADDR was given.
+func addr(current string, given bool, lookup Lookup) string {
+	if given {
+		return current
+	}
+	if port, ok := lookup("PORT"); ok && port != "" {
+		return ":" + port
+	}
+	return current
+}
+
+func (c *Config) validate() error {
+	switch c.LogFormat {
+	case "text", "json", "off":
+	default:
+		return fmt.Errorf("--log-format %q: want text, json or off", c.LogFormat)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if c.RedirectAddr != "" && c.TLSCert == "" {
+		return errors.New("--redirect-addr redirects to https: it needs --tls-cert and --tls-key")
+	}
+	if c.Fallback != "" && !strings.HasPrefix(c.Fallback, "/") {
+		return fmt.Errorf("--fallback %q: want a URL path starting with /, e.g. /index.html", c.Fallback)
+	}
+	if p := c.MetricsPath; p != "" && (!strings.HasPrefix(p, "/") || p == "/" || p == "/healthz" || p == "/readyz") {
+		return fmt.Errorf("--metrics-path %q: want a path such as /metrics (not /, /healthz or /readyz), or \"\" to disable", p)
+	}
+	for _, a := range []struct{ flag, addr string }{{"addr", c.Addr}, {"redirect-addr", c.RedirectAddr}, {"metrics-addr", c.MetricsAddr}} {
+		if a.addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			return fmt.Errorf("--%s %q: want host:port or :port: %w", a.flag, a.addr, err)
+		}
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"shutdown-timeout", c.ShutdownTimeout}, {"read-header-timeout", c.ReadHeaderTimeout},
+		{"read-timeout", c.ReadTimeout}, {"write-timeout", c.WriteTimeout}, {"idle-timeout", c.IdleTimeout},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("--%s %v: must not be negative", d.flag, d.v)
+		}
+	}
+	if c.MaxHeaderBytes < 1<<10 || c.MaxHeaderBytes > 16<<20 {
+		return fmt.Errorf("--max-header-bytes %d: want between 1KiB and 16MiB", c.MaxHeaderBytes)
+	}
+	return nil
+}
