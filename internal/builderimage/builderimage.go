@@ -18,7 +18,7 @@
 // world-writable /tmp, /root (0700), minimal /etc/passwd and /etc/group
 // (root, nobody), /etc/nsswitch.conf (read by Go's resolver) and the CA
 // bundle /etc/ssl/certs/ca-certificates.crt (for the dependency step's
-// `go mod download`). There is no shell and no C toolchain: smol runs `go`
+// `go mod download`; see CABundle for networks that intercept TLS). There is no shell and no C toolchain: smol runs `go`
 // directly with CGO_ENABLED=0, and the default command is `go version`.
 //
 // # Differences from the official image

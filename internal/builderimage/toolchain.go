@@ -21,21 +21,26 @@ import (
 // description of where it came from.
 //
 // It is the host's GOROOT when the go command on PATH reports exactly
-// go<goVersion> for linux/runtime.GOARCH (`go version`; a build with
-// experiments, "go1.26.8 X:...", does not match). Otherwise it is the
+// go<goVersion> for linux/runtime.GOARCH (`go env GOVERSION GOHOSTOS
+// GOHOSTARCH`, what `go version` prints; a build with experiments,
+// "go1.26.8 X:...", does not match). Otherwise it is the
 // toolchain module golang.org/toolchain@v0.0.1-go<goVersion>.linux-<arch>,
 // which is what the go command downloads for GOTOOLCHAIN=go<goVersion>:
-// `go mod download` fetches it through GOPROXY into the module cache and
-// checks it against the checksum database (GOSUMDB), and the cached copy is
-// reused next time. That GOROOT keeps the module's layout (see the package
-// doc), which WriteArchive accepts as it is.
+// `go mod download` fetches it through GOPROXY into the module cache (the
+// directory GOTOOLCHAIN uses too) and checks it against the checksum
+// database (GOSUMDB); the cached copy is reused next time. That GOROOT keeps
+// the module's layout (see the package doc), which WriteArchive accepts as
+// it is. `go mod download` rather than `GOTOOLCHAIN=go<v> go env GOROOT`,
+// because it also fetches other architectures (Make's Spec.Arch), reports
+// the module's checksum for the source line, and works with any
+// module-aware go, not only go1.21 and later.
 //
 // The go command runs with a cleaned environment (see goEnv): proxy,
 // checksum database, module cache and network settings pass through; GOROOT,
 // GOFLAGS, GOOS, GOARCH and the rest do not. Either way the GOROOT's
 // VERSION file must name go<goVersion>. The go command's messages go to
-// stderr. With no go command on PATH, Toolchain fails: install Go (any
-// version since 1.21 can fetch another) or pull an image instead.
+// stderr (nil discards them). With no go command on PATH, Toolchain fails:
+// install Go, or pull an image instead.
 func Toolchain(ctx context.Context, goVersion string, stderr io.Writer) (goroot string, source string, err error) {
 	if !goVersionRE.MatchString(goVersion) {
 		return "", "", fmt.Errorf("%w: Go version %q: want a toolchain version such as 1.26.8, without the go prefix", ErrSpec, goVersion)
@@ -79,8 +84,7 @@ func toolchain(ctx context.Context, goVersion, arch string, stderr io.Writer) (g
 		return "", "", fmt.Errorf("find toolchain go%s: %s: %w", goVersion, goroot, err)
 	}
 	if v != "go"+goVersion {
-		return "", "", fmt.Errorf("find toolchain go%s: %s holds %s (a go command older than go1.21 may have ignored the toolchain request)",
-			goVersion, goroot, v)
+		return "", "", fmt.Errorf("find toolchain go%s: %s holds %s", goVersion, goroot, v)
 	}
 	return goroot, source, nil
 }
