@@ -77,16 +77,35 @@ type built struct {
 }
 
 func prepareDirs(p plan.Plan, host plan.Layout) error {
-	if err := os.MkdirAll(p.OutDir, 0o755); err != nil {
+	if err := mkdirFor(p.OutDir, p); err != nil {
 		return fmt.Errorf("output directory: %w: choose another with --out", err)
 	}
-	if err := os.Mkdir(host.Out, 0o755); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			os.RemoveAll(host.Out)
-			err = os.Mkdir(host.Out, 0o755)
+	os.RemoveAll(host.Out) // a scratch directory left by a killed smol with our pid
+	if err := mkdirFor(host.Out, p); err != nil {
+		return fmt.Errorf("output directory %s is not writable: %w: fix its permissions or choose another with --out", p.OutDir, err)
+	}
+	return nil
+}
+
+// mkdirFor creates dir (and parents) and, when the build runs as another
+// user than smol (smol verify as root rebuilds as a second uid), gives the
+// new directories to that user so the build can write there.
+func mkdirFor(dir string, p plan.Plan) error {
+	var created []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
 		}
-		if err != nil {
-			return fmt.Errorf("output directory %s is not writable: %w: fix its permissions or choose another with --out", p.OutDir, err)
+		created = append(created, d)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if p.UID != os.Getuid() || p.GID != os.Getgid() {
+		for _, d := range created {
+			if err := os.Chown(d, p.UID, p.GID); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -99,7 +118,7 @@ func prepareDirs(p plan.Plan, host plan.Layout) error {
 // GOPROXY=off and fails loudly on a missing module.
 func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, log, stderr io.Writer) error {
 	for _, d := range []string{host.GoCache, host.ModCache, host.Home} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := mkdirFor(d, p); err != nil {
 			return fmt.Errorf("cache directory: %w: choose another with --cache-dir", err)
 		}
 	}
