@@ -33,11 +33,12 @@ func negotiate(ae []string, identity *rep, variants []rep) *rep {
 	if len(ae) == 0 || len(variants) == 0 {
 		return identity
 	}
-	best, bestQ := identity, acceptQ(ae, "identity")
+	w := parseAcceptEncoding(ae)
+	best, bestQ := identity, w.weight("identity")
 	for i := range variants {
 		// A variant wins a tie against identity, being smaller; on a tie
 		// between two variants the earlier, preferred one stays.
-		q := acceptQ(ae, variants[i].coding)
+		q := w.weight(variants[i].coding)
 		if q > 0 && (q > bestQ || q == bestQ && best == identity) {
 			best, bestQ = &variants[i], q
 		}
@@ -45,42 +46,65 @@ func negotiate(ae []string, identity *rep, variants []rep) *rep {
 	return best
 }
 
-// acceptQ returns the weight, from 0 to 1000, that the Accept-Encoding field
-// lines give to coding: its own entry if listed, else that of "*", else 0,
-// except for identity, which is acceptable unless refused (RFC 9110
-// §12.5.3) and then weighs 1, the least acceptable: "gzip;q=0.5" asks for
-// gzip. An entry with an unparsable weight counts as refused.
-func acceptQ(ae []string, coding string) int {
-	own, star := -1, -1
-	for _, line := range ae {
+// acceptWeights are the weights, from 0 to 1000, that an Accept-Encoding
+// field gives to the codings the server has, -1 for those it does not list.
+type acceptWeights struct {
+	br, zstd, gzip, identity, star int
+}
+
+// parseAcceptEncoding reads the Accept-Encoding field lines in one pass.
+// When a coding is listed twice, the higher weight counts.
+func parseAcceptEncoding(lines []string) acceptWeights {
+	w := acceptWeights{-1, -1, -1, -1, -1}
+	for _, line := range lines {
 		for line != "" {
 			var elem string
 			elem, line, _ = strings.Cut(line, ",")
 			name, params, _ := strings.Cut(elem, ";")
-			name = trimOWS(name)
-			var q int
-			switch {
-			case name == "":
-				continue // empty list elements are allowed (RFC 9110 §5.6.1)
-			case strings.EqualFold(name, coding),
-				coding == "gzip" && strings.EqualFold(name, "x-gzip"): // RFC 9110 §8.4.1.3
-				q = weight(params)
-				if q > own {
-					own = q
-				}
+			var p *int
+			switch name = trimOWS(name); {
 			case name == "*":
-				q = weight(params)
-				if q > star {
-					star = q
-				}
+				p = &w.star
+			case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"): // RFC 9110 §8.4.1.3
+				p = &w.gzip
+			case strings.EqualFold(name, "br"):
+				p = &w.br
+			case strings.EqualFold(name, "zstd"):
+				p = &w.zstd
+			case strings.EqualFold(name, "identity"):
+				p = &w.identity
+			default:
+				continue // empty list elements are allowed (RFC 9110 §5.6.1), other codings unused
+			}
+			if q := weight(params); q > *p {
+				*p = q
 			}
 		}
+	}
+	return w
+}
+
+// weight returns the weight of coding: its own entry if listed, else that of
+// "*", else 0, except for identity, which is acceptable unless refused (RFC
+// 9110 §12.5.3) and then weighs 1, the least acceptable: "gzip;q=0.5" asks
+// for gzip. An entry with an unparsable weight counts as refused.
+func (w *acceptWeights) weight(coding string) int {
+	own := -1
+	switch coding {
+	case "br":
+		own = w.br
+	case "zstd":
+		own = w.zstd
+	case "gzip":
+		own = w.gzip
+	case "identity":
+		own = w.identity
 	}
 	switch {
 	case own >= 0:
 		return own
-	case star >= 0:
-		return star
+	case w.star >= 0:
+		return w.star
 	case coding == "identity":
 		return 1
 	}
