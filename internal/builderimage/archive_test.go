@@ -508,16 +508,27 @@ func TestSourcesAgree(t *testing.T) {
 
 			spec := Spec{GoVersion: v, Arch: tt.arch}
 			pr, pw := io.Pipe()
+			defer pr.Close() // unblocks the writer if reading fails
 			whole := sha256.New()
-			var info ImageInfo
+			type result struct {
+				info ImageInfo
+				err  error
+			}
+			done := make(chan result, 1)
 			go func() {
-				var err error
 				start := time.Now()
-				info, err = WriteArchive(io.MultiWriter(pw, whole), mod.Dir, spec)
+				info, err := WriteArchive(io.MultiWriter(pw, whole), mod.Dir, spec)
 				t.Logf("archive from the module written in %v", time.Since(start).Round(time.Millisecond))
 				pw.CloseWithError(err)
+				done <- result{info, err}
 			}()
 			c := readArchive(t, pr)
+			io.Copy(io.Discard, pr) // tar's padding after its end, if any
+			r := <-done
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			info := r.info
 			checkArchive(t, c, info, spec)
 			if got := h1(c.layer, mod.Path+"@"+mod.Version); got != mod.Sum {
 				t.Errorf("image GOROOT hashes to %s, the checksum database says %s", got, mod.Sum)
