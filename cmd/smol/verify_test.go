@@ -1,0 +1,175 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
+	"github.com/gohttp-smol/gohttp-smol/internal/verify"
+)
+
+// gitModule is helloModule committed to a new git repository.
+func gitModule(t *testing.T) string {
+	t.Helper()
+	dir := helloModule(t)
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/dist/\n"), 0o644)
+	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-qm", "hello"}, {"tag", "v0.1.0"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	return dir
+}
+
+// TestVerify builds a module, verifies it (PASS, with the JSON report), then
+// tampers with the output and its records consistently so that only a
+// rebuild can tell: verify must FAIL, name both hashes, keep the rebuild.
+func TestVerify(t *testing.T) {
+	needDocker(t)
+	dir := gitModule(t)
+	mustOK(t, smol(t, dir, nil, "build", "--platform", "linux/amd64,linux/arm64", "./cmd/hello"), "build")
+
+	r := smol(t, dir, nil, "verify", "--json")
+	mustOK(t, r, "verify")
+	var rep verify.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, r.stdout)
+	}
+	if len(rep.Outputs) != 2 || !rep.OK() {
+		t.Fatalf("report %+v, want 2 passing outputs", rep)
+	}
+	for _, o := range rep.Outputs {
+		if o.Status != verify.Pass || o.Expected != o.Got || o.Expected == "" {
+			t.Errorf("record %+v", o)
+		}
+	}
+	if !strings.Contains(r.stderr, "PASS hello_linux_arm64 [container]") {
+		t.Errorf("no PASS line in the log:\n%s", r.stderr)
+	}
+	if os.Getuid() == 0 && !strings.Contains(r.stderr, "as uid 12345") {
+		t.Errorf("verify as root did not rebuild as another uid:\n%s", r.stderr)
+	}
+
+	// Replace the amd64 binary by a different (valid) program and rewrite
+	// SHA256SUMS and the manifest to match, as an attacker would.
+	dist := filepath.Join(dir, "dist")
+	name := "hello_linux_amd64"
+	fake := []byte("\x7fELF not the real thing")
+	os.WriteFile(filepath.Join(dist, name), fake, 0o755)
+	m, err := manifest.Read(filepath.Join(dist, manifest.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, size, _ := manifest.HashFile(filepath.Join(dist, name))
+	for i := range m.Outputs {
+		if m.Outputs[i].Name == name {
+			m.Outputs[i].SHA256, m.Outputs[i].Size = sum, size
+		}
+	}
+	os.WriteFile(filepath.Join(dist, manifest.ManifestFile), m.Marshal(), 0o644)
+	os.WriteFile(filepath.Join(dist, manifest.SumsFile), m.Sums(), 0o644)
+
+	r = smol(t, dir, nil, "verify")
+	if r.code != 1 {
+		t.Fatalf("verify of a tampered output: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"FAIL " + name + " [container] expected sha256 " + sum, "PASS hello_linux_arm64", "diffoscope "} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("log lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	// The kept rebuild is the real program.
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "diffoscope" {
+			if runtime.GOARCH == "amd64" {
+				if out, err := exec.Command(f[2]).Output(); err != nil || !strings.HasPrefix(string(out), "hello ") {
+					t.Errorf("kept rebuild %s: %q %v", f[2], out, err)
+				}
+			}
+			removeAll(filepath.Dir(filepath.Dir(filepath.Dir(f[2]))))
+		}
+	}
+}
+
+// TestVerifyRefuses checks the bad inputs verify must refuse before it
+// rebuilds anything.
+func TestVerifyRefuses(t *testing.T) {
+	needDocker(t)
+	dir := gitModule(t)
+	mustOK(t, smol(t, dir, nil, "build", "./cmd/hello"), "build")
+	dist := filepath.Join(dir, "dist")
+	good := readFile(t, filepath.Join(dist, manifest.ManifestFile))
+	goodSums := readFile(t, filepath.Join(dist, manifest.SumsFile))
+	restore := func() {
+		os.WriteFile(filepath.Join(dist, manifest.ManifestFile), []byte(good), 0o644)
+		os.WriteFile(filepath.Join(dist, manifest.SumsFile), []byte(goodSums), 0o644)
+	}
+	edit := func(f func(m *manifest.Manifest)) {
+		m, err := manifest.Parse([]byte(good))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(&m)
+		os.WriteFile(filepath.Join(dist, manifest.ManifestFile), m.Marshal(), 0o644)
+	}
+	tests := []struct {
+		name  string
+		setup func()
+		want  string
+	}{
+		{"no manifest", func() { os.Remove(filepath.Join(dist, manifest.ManifestFile)) }, `run "smol build" first`},
+		{"other smol version", func() { edit(func(m *manifest.Manifest) { m.Tool.Version = "v0.0.1-other" }) }, "written by smol v0.0.1-other"},
+		{"other schema", func() {
+			os.WriteFile(filepath.Join(dist, manifest.ManifestFile), []byte(strings.Replace(good, manifest.Schema, "smol.manifest/v0", 1)), 0o644)
+		}, `schema "smol.manifest/v0"`},
+		{"hand-edited", func() {
+			os.WriteFile(filepath.Join(dist, manifest.ManifestFile), []byte(strings.Replace(good, "\n  ", "\n   ", 1)), 0o644)
+		}, "not in the form smol writes"},
+		{"sums disagree", func() {
+			os.WriteFile(filepath.Join(dist, manifest.SumsFile), []byte(strings.Repeat("0", 64)+"  hello_"+runtime.GOOS+"_"+runtime.GOARCH+"\n"), 0o644)
+		}, "disagree"},
+		{"flags edited", func() { edit(func(m *manifest.Manifest) { m.Flags = append(m.Flags, "-race") }) }, "not what smol plans"},
+		{"source changed", func() {
+			os.WriteFile(filepath.Join(dir, "NEWS"), []byte("x"), 0o644)
+			for _, args := range [][]string{{"add", "NEWS"}, {"commit", "-qm", "news"}} {
+				cmd := exec.Command("git", args...)
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+				cmd.Run()
+			}
+		}, "source changed since the build"},
+		{"no room", func() {}, "no room for the scratch copy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			restore()
+			tt.setup()
+			env := []string(nil)
+			if tt.name == "no room" {
+				// A tiny tmpfs is the honest way to be out of space.
+				small := t.TempDir()
+				if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small).CombinedOutput(); err != nil {
+					t.Skipf("cannot mount a small tmpfs: %v %s", err, out)
+				}
+				defer exec.Command("umount", small).Run()
+				env = []string{"TMPDIR=" + small}
+				exec.Command("git", "-C", dir, "reset", "-q", "--hard", "HEAD~1").Run()
+			}
+			r := smol(t, dir, env, "verify")
+			if r.code == 0 || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, want non-zero and %q in:\n%s", r.code, tt.want, r.stderr)
+			}
+			if strings.Contains(r.stderr, "smol: build ") {
+				t.Errorf("verify rebuilt before refusing:\n%s", r.stderr)
+			}
+		})
+	}
+}
