@@ -38,7 +38,7 @@ type rep struct {
 	// validators are computed from its metadata on each request.
 	streamed bool
 	name     string
-	size     int64 // at Load time, for Stats only
+	tag      string // entity-tag suffix of the coding, as "-gz"
 }
 
 // memoryRep returns the representation of data, modified at mod (zero when
@@ -50,7 +50,6 @@ func memoryRep(data []byte, mod time.Time, coding, etag string) rep {
 		etag:   header(etag),
 		length: header(strconv.Itoa(len(data))),
 		val:    validators{etag: etag},
-		size:   int64(len(data)),
 	}
 	if coding != "" {
 		r.encoding = header(coding)

@@ -80,7 +80,7 @@ func build(ctx context.Context, opts Options) (*Site, error) {
 		src, fsys = source{fsys: opts.FS}, opts.FS
 	}
 
-	files, dirs, err := walk(src, fsys)
+	files, dirs, err := walk(ctx, src, fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -100,11 +100,14 @@ func build(ctx context.Context, opts Options) (*Site, error) {
 // would refuse to serve (dot names, names no URL can reach), anything that
 // is neither a regular file nor a directory (a FIFO would block a reader
 // forever), symlinks to directories, and symlinks leading out of the tree.
-func walk(src source, fsys fs.FS) ([]found, map[string][]string, error) {
+func walk(ctx context.Context, src source, fsys fs.FS) ([]found, map[string][]string, error) {
 	var files []found
 	dirs := map[string][]string{}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if name == "." {
@@ -271,9 +274,18 @@ func assemble(all []*loaded, dirs map[string][]string, src source, opts Options)
 		}
 	}
 
+	// The 404 page is written from memory, without validators or ranges: a
+	// 404.html larger than MaxFileSize is not used, nor are its streamed
+	// variants.
 	if e := s.index["/404.html"]; e != nil && !e.identity.streamed {
 		nf := *e
 		nf.cache = pol.html
+		nf.variants = nil
+		for _, v := range e.variants {
+			if !v.streamed {
+				nf.variants = append(nf.variants, v)
+			}
+		}
 		s.notFound = &nf
 	}
 	if opts.Fallback != "" {
@@ -313,7 +325,7 @@ func fileEntry(l *loaded, byName map[string]*loaded, pol *policy) *entry {
 // a coding, as a precompressed variant of another file.
 func loadedRep(l *loaded, coding, tag string) rep {
 	if l.streamed {
-		r := rep{coding: coding, streamed: true, name: l.name, size: l.info.Size()}
+		r := rep{coding: coding, tag: tag, streamed: true, name: l.name}
 		if coding != "" {
 			r.encoding = header(coding)
 		}

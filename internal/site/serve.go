@@ -111,15 +111,7 @@ func (s *Site) serveEntry(w http.ResponseWriter, r *http.Request, e *entry) {
 		return
 	}
 	defer f.Close()
-	tag := ""
-	if rp.coding != "" {
-		for _, c := range codings {
-			if c.name == rp.coding {
-				tag = c.tag
-			}
-		}
-	}
-	val := fileValidators(fi, tag)
+	val := fileValidators(fi, rp.tag)
 	v := view{
 		e: e, rp: rp, val: &val,
 		etag:   header(val.etag),

@@ -83,13 +83,15 @@ type Options struct {
 
 	// FS is the site when Dir is empty, for example an embed.FS (through
 	// fs.Sub) holding a default site. Symlink checks and sendfile apply only
-	// to Dir; files of FS larger than MaxFileSize are streamed through the
-	// FS when its files implement io.Seeker, and held in memory otherwise.
+	// to Dir: symlinks met in FS are skipped. Files of FS larger than
+	// MaxFileSize are streamed through the FS when its files implement
+	// io.Seeker, and held in memory otherwise.
 	FS fs.FS
 
 	// MaxFileSize is the largest file, in bytes, that Load holds in memory;
 	// larger files are streamed from disk on each request. Zero means
-	// DefaultMaxFileSize; a negative value streams every file of a Dir.
+	// DefaultMaxFileSize; a negative value streams every file. Nothing
+	// bounds the total: Stats().Bytes tells what a site costs.
 	MaxFileSize int64
 
 	// Fallback, when not empty, is the URL path of a file (for example
@@ -169,7 +171,7 @@ type Site struct {
 // Load builds the index of the site described by opts. It reads every file
 // up to opts.MaxFileSize and compresses those that benefit, so it may take a
 // while for a large site; ctx cancels it. Errors are prefixed with
-// "site: load DIR:" and wrap the cause. A file that cannot be read fails the
+// "site: load DIR:" ("site: load fs:" for an FS) and wrap the cause. A file that cannot be read fails the
 // whole Load rather than silently vanishing from the site.
 func Load(ctx context.Context, opts Options) (*Site, error) {
 	return load(ctx, opts)
