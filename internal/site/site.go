@@ -33,9 +33,9 @@
 // to "/dir/" when that has something to serve. Without an index.html a
 // directory is listed only when [Options.Listing] is set. A "404.html" in the
 // root is the body of every 404 response. With [Options.Fallback] set, a
-// path that matches nothing and whose last segment has no extension ("/app/
-// settings", not "/app.js") is answered with the fallback file, so that a
-// single-page application can route it.
+// path that matches nothing and whose last segment has no extension (such as
+// "/app/settings", unlike "/app.js") is answered with the fallback file, so
+// that a single-page application can route it.
 //
 // # HTTP semantics
 //
@@ -183,6 +183,11 @@ func (s *Site) Stats() Stats { return s.stats }
 // ServeHTTP answers r from the index; see the package documentation for the
 // rules. Errors reading a streamed file are answered 500 with a generic
 // message: file system details never reach the client.
+//
+// Files larger than MaxFileSize reach sendfile(2) only if w implements
+// io.ReaderFrom as net/http's own ResponseWriter does: a wrapping
+// ResponseWriter (for metrics or logs) should provide a ReadFrom method that
+// delegates to the one it wraps.
 func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serve(w, r)
 }
