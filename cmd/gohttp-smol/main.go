@@ -1,28 +1,171 @@
-// Command gohttp-smol serves a static site from one small static binary.
+// Command gohttp-smol is a static web server in one small static binary,
+// for a bare host (systemd), a Nomad exec task or a container.
 //
-// This is a placeholder until the server issue lands.
+// Usage:
+//
+//	gohttp-smol [flags] [DIR]
+//
+// It serves DIR. Without DIR (and without --root) it serves a built-in page
+// saying what is running and how to point it at a directory; it never
+// serves the working directory by surprise. Files up to --max-file-size are
+// loaded into memory at start-up, with their compressed variants, ETags and
+// types computed once; larger files are streamed from disk with sendfile.
+//
+// # Flags and environment
+//
+// Every flag --some-name can also be set by the environment variable
+// GOHTTP_SMOL_SOME_NAME; a flag on the command line wins. An empty variable
+// sets its flag to "" (an error for flags that are not strings).
+// GOHTTP_SMOL_HEADER holds one header per line. --version has no variable.
+// PORT, when set, means --addr :$PORT unless --addr or GOHTTP_SMOL_ADDR is
+// given.
+//
+//	--addr :8080                 listen address (ignored with socket activation)
+//	--root DIR                   same as the DIR argument
+//	--fallback /index.html       served for extension-less paths that match nothing (SPA)
+//	--listing                    list directories that have no index.html
+//	--max-file-size 1MiB         larger files are streamed from disk; -1 streams all
+//	--cache-control-html no-cache
+//	--cache-control-immutable "public, max-age=31536000, immutable"  (fingerprinted names)
+//	--cache-control-default "public, max-age=3600"
+//	--header "Name: value"       extra response header, repeatable; "Name:" removes a default
+//	--basic-auth-file FILE       htpasswd file of bcrypt hashes (htpasswd -B)
+//	--tls-cert FILE --tls-key FILE   serve TLS with HTTP/2; files re-read when they change
+//	--redirect-addr ADDR         plain-HTTP listener redirecting to https
+//	--metrics-addr ADDR          separate listener for /metrics
+//	--metrics-path /metrics      metrics path on the main listener ("" disables)
+//	--log-format text            text, json or off: access and server logs to stdout
+//	--shutdown-timeout 10s       drain time on SIGTERM/SIGINT
+//	--read-header-timeout 5s --read-timeout 30s --write-timeout 10m --idle-timeout 2m
+//	--max-header-bytes 64KiB
+//	--version                    print version and build information
+//
+// With --log-format off there is no access log, and server events (start,
+// reload, errors) still go to stderr as text, so that a failure is never
+// silent.
+//
+// Every response carries X-Content-Type-Options: nosniff and
+// Referrer-Policy: strict-origin-when-cross-origin; TLS responses also
+// Strict-Transport-Security: max-age=31536000. The built-in page adds a
+// strict Content-Security-Policy and X-Frame-Options: DENY.
+//
+// # Endpoints
+//
+//	/healthz   200 "ok" while the process runs
+//	/readyz    200 once the content is loaded; 503 before, and while draining
+//	/metrics   Prometheus text format (path and listener set by the flags)
+//
+// /healthz and /readyz are outside basic auth; /metrics on the main
+// listener is not. A --redirect-addr listener answers them too.
+//
+// # Signals
+//
+//	SIGTERM, SIGINT  stop accepting, /readyz 503, drain for up to
+//	                 --shutdown-timeout, exit. A second signal ends the
+//	                 process at once.
+//	SIGHUP           reload the content (the old content keeps serving if the
+//	                 new one fails to load), the TLS certificate and the
+//	                 basic auth file.
+//
+// # systemd
+//
+// With socket activation (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES), the
+// passed sockets replace --addr: one named "metrics" serves the metrics,
+// one named "redirect" the https redirect, and every other one is a main
+// listener. With NOTIFY_SOCKET set (Type=notify or notify-reload) the server
+// sends READY=1 once it serves, RELOADING=1 and READY=1 around a reload,
+// STOPPING=1 on shutdown, and WATCHDOG=1 every WATCHDOG_USEC/2.
+//
+// # Exit status
+//
+//	0  stopped by SIGTERM or SIGINT after a complete drain; --version; -h
+//	1  start-up failed (content, listener, TLS, users), a listener failed,
+//	   or the drain was cut short by --shutdown-timeout
+//	2  bad flags or environment variables
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"net/http"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/config"
+	"github.com/gohttp-smol/gohttp-smol/internal/server"
 )
 
 // version is stamped at build time by smol with -X main.version=...
 var version = "dev"
 
 func main() {
-	addr := ":8080"
-	if p := os.Getenv("PORT"); p != "" {
-		addr = ":" + p
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-ctx.Done()
+		stop() // from now on a second signal ends the process at once
+	}()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, config.ErrHelp):
+		return 0
+	case errors.Is(err, config.ErrUsage):
+		fmt.Fprintf(stderr, "gohttp-smol: %v\nRun gohttp-smol -h for the flags.\n", err)
+		return 2
 	}
-	fmt.Fprintf(os.Stderr, "gohttp-smol %s listening on %s\n", version, addr)
-	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "gohttp-smol %s\n", version)
-	})
-	if err := http.ListenAndServe(addr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	fmt.Fprintf(stderr, "gohttp-smol: %v\n", err)
+	return 1
+}
+
+// run parses the command line and environment, then serves until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := config.Parse(args, os.LookupEnv, stderr)
+	if err != nil {
+		return err
+	}
+	if c.Version {
+		printVersion(stdout)
+		return nil
+	}
+
+	env := server.Env{Version: version, GoVersion: runtime.Version()}
+	switch c.LogFormat {
+	case "json":
+		env.Log = slog.New(slog.NewJSONHandler(stdout, nil))
+		env.Access = env.Log
+	case "text":
+		env.Log = slog.New(slog.NewTextHandler(stdout, nil))
+		env.Access = env.Log
+	default: // off
+		env.Log = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+
+	reload := make(chan os.Signal, 1)
+	signal.Notify(reload, syscall.SIGHUP)
+	defer signal.Stop(reload)
+	env.Reload = reload
+	return server.Run(ctx, c, env)
+}
+
+// printVersion prints the version, then the Go version and build settings
+// recorded in the binary, for bug reports and reproducibility checks.
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "gohttp-smol %s\n", version)
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		fmt.Fprintf(w, "go\t%s\n", runtime.Version())
+		return
+	}
+	fmt.Fprintf(w, "go\t%s\npath\t%s\n", bi.GoVersion, bi.Path)
+	for _, s := range bi.Settings {
+		fmt.Fprintf(w, "build\t%s=%s\n", s.Key, s.Value)
 	}
 }

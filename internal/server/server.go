@@ -1,0 +1,348 @@
+// Package server runs gohttp-smol: it loads the content, opens the
+// listeners (or takes them from systemd), serves until its context ends,
+// reloads on request and drains in-flight requests before it returns.
+//
+// Lifecycle, as the service manager sees it:
+//
+//  1. The content is loaded, then the listeners are served, then /readyz
+//     turns 200 and READY=1 is sent. With socket activation, connections
+//     that arrive before that wait in the socket's backlog.
+//  2. Each value received on Env.Reload sends RELOADING=1, loads the
+//     content anew and swaps it in atomically (a failed load keeps the old
+//     content and is logged), re-reads the TLS certificate and the basic
+//     auth file (each kept as it was when it fails), then sends READY=1.
+//  3. When the context ends, /readyz turns 503, STOPPING=1 is sent, the
+//     listeners are closed and in-flight requests get up to
+//     Config.ShutdownTimeout to finish; connections still busy after that
+//     are closed and Run returns an error.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/basicauth"
+	"github.com/gohttp-smol/gohttp-smol/internal/config"
+	"github.com/gohttp-smol/gohttp-smol/internal/defaultsite"
+	"github.com/gohttp-smol/gohttp-smol/internal/metrics"
+	"github.com/gohttp-smol/gohttp-smol/internal/site"
+	"github.com/gohttp-smol/gohttp-smol/internal/systemd"
+	"github.com/gohttp-smol/gohttp-smol/internal/tlscert"
+)
+
+// Env is what Run needs from the process around it.
+type Env struct {
+	Version   string // reported by /metrics and the default site
+	GoVersion string
+
+	Log    *slog.Logger // server events: start, reload, shutdown, errors
+	Access *slog.Logger // one line per request; nil for none
+
+	// Reload asks for a reload each time it receives (SIGHUP).
+	Reload <-chan os.Signal
+
+	// Lookup reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID; nil
+	// means os.LookupEnv.
+	Lookup func(string) (string, bool)
+}
+
+// Run serves c until ctx ends, then drains; see the package documentation.
+// It returns nil after a complete drain, and an error when start-up fails,
+// a listener fails, or the drain was cut short.
+func Run(ctx context.Context, c config.Config, env Env) error {
+	if env.Lookup == nil {
+		env.Lookup = os.LookupEnv
+	}
+	r := &runner{c: c, env: env, log: env.Log}
+	return r.run(ctx)
+}
+
+type runner struct {
+	c        config.Config
+	env      Env
+	log      *slog.Logger
+	siteOpts site.Options
+	h        *handler
+	certs    *tlscert.Holder // nil without TLS
+	notifier *systemd.Notifier
+	servers  []*http.Server
+}
+
+func (r *runner) run(ctx context.Context) error {
+	c := &r.c
+	notifySocket, _ := r.env.Lookup("NOTIFY_SOCKET")
+	n, err := systemd.NewNotifier(notifySocket)
+	if err != nil {
+		r.log.Warn("not notifying systemd", "err", err)
+	}
+	r.notifier = n
+
+	started := time.Now()
+	r.siteOpts = site.Options{
+		Dir:         c.Root,
+		MaxFileSize: c.MaxFileSize,
+		Fallback:    c.Fallback,
+		Listing:     c.Listing,
+		CacheControl: site.CacheControl{
+			HTML:      c.CacheControlHTML,
+			Immutable: c.CacheControlImmutable,
+			Default:   c.CacheControlDefault,
+		},
+	}
+	if c.Root == "" {
+		r.siteOpts.FS = defaultsite.FS(r.env.Version, r.env.GoVersion, started)
+	}
+	content, err := site.Load(ctx, r.siteOpts)
+	if err != nil {
+		return err // "site: load DIR: ..."
+	}
+
+	r.h = &handler{headers: responseHeaders(c)}
+	r.h.site.Store(content)
+	r.h.metrics = metrics.New(r.env.Version, r.env.GoVersion, func() metrics.CacheStats {
+		s := r.h.site.Load().Stats()
+		return metrics.CacheStats{Entries: s.Entries, Streamed: s.Streamed, Bytes: s.Bytes}
+	})
+	r.h.access = r.env.Access
+	if c.BasicAuthFile != "" {
+		u, err := basicauth.Load(c.BasicAuthFile)
+		if err != nil {
+			return err
+		}
+		r.h.users.Store(u)
+	}
+	if c.TLSCert != "" {
+		if r.certs, err = tlscert.Load(c.TLSCert, c.TLSKey, 0, r.log); err != nil {
+			return err
+		}
+	}
+
+	ls, err := listen(c)
+	if err != nil {
+		return err
+	}
+	if ls.metrics == nil {
+		r.h.metricsPath = c.MetricsPath
+	}
+	errc := r.serve(ls)
+
+	r.h.ready.Store(true)
+	stats := content.Stats()
+	root := c.Root
+	if root == "" {
+		root = "(built-in default site)"
+	}
+	r.log.Info("serving", "version", r.env.Version, "addr", addrs(ls.main), "tls", r.certs != nil,
+		"root", root, "files", stats.Entries, "bytes_in_memory", stats.Bytes, "start_ms", time.Since(started).Milliseconds())
+	r.notify(r.notifier.Ready())
+
+	wctx, stopWatchdog := context.WithCancel(context.Background())
+	defer stopWatchdog()
+	if d, err := systemd.WatchdogInterval(r.env.Lookup, os.Getpid()); err != nil {
+		r.log.Warn("no watchdog pings", "err", err)
+	} else if d > 0 {
+		go r.notifier.Watchdog(wctx, d, r.notify)
+	}
+
+	for {
+		select {
+		case <-ctx.Done():
+			stopWatchdog()
+			return r.shutdown()
+		case <-r.env.Reload:
+			r.reload(ctx)
+		case err := <-errc:
+			r.log.Error("a listener failed; shutting down", "err", err)
+			r.shutdown()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+}
+
+// serve starts one goroutine per listener. Errors other than the normal
+// end of serving arrive on the returned channel.
+func (r *runner) serve(ls listeners) <-chan error {
+	c := &r.c
+	errLog := slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)
+	newServer := func(h http.Handler) *http.Server {
+		s := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: c.ReadHeaderTimeout,
+			ReadTimeout:       c.ReadTimeout,
+			WriteTimeout:      c.WriteTimeout,
+			IdleTimeout:       c.IdleTimeout,
+			MaxHeaderBytes:    int(c.MaxHeaderBytes),
+			ErrorLog:          errLog,
+		}
+		r.servers = append(r.servers, s)
+		return s
+	}
+
+	type job struct {
+		srv *http.Server
+		l   net.Listener
+		tls bool
+	}
+	var jobs []job
+	main := newServer(r.h)
+	if r.certs != nil {
+		// net/http enables HTTP/2 on TLS listeners by itself (ServeTLS adds
+		// "h2" to NextProtos). TLS 1.0 and 1.1 are deprecated (RFC 8996).
+		main.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.certs.GetCertificate}
+	}
+	for _, l := range ls.main {
+		jobs = append(jobs, job{main, l, r.certs != nil})
+	}
+	if ls.metrics != nil {
+		path := c.MetricsPath
+		if path == "" {
+			path = "/metrics"
+		}
+		mux := http.NewServeMux()
+		mux.Handle(path, r.h.metrics)
+		mux.HandleFunc("/healthz", r.h.serve)
+		mux.HandleFunc("/readyz", r.h.serve)
+		jobs = append(jobs, job{newServer(mux), ls.metrics, false})
+	}
+	if ls.redirect != nil {
+		jobs = append(jobs, job{newServer(redirectHandler(port(ls.main[0]), r.h)), ls.redirect, false})
+	}
+
+	errc := make(chan error, len(jobs))
+	for _, j := range jobs {
+		go func() {
+			var err error
+			if j.tls {
+				err = j.srv.ServeTLS(j.l, "", "")
+			} else {
+				err = j.srv.Serve(j.l)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", j.l.Addr(), err)
+			}
+		}()
+	}
+	return errc
+}
+
+// reload loads the content, the certificate and the users anew; each part
+// that fails keeps what it replaces.
+func (r *runner) reload(ctx context.Context) {
+	r.notify(r.notifier.Reloading())
+	start, ok := time.Now(), true
+	content, err := site.Load(ctx, r.siteOpts)
+	if err != nil {
+		ok = false
+		r.log.Error("reload: content not reloaded; the previous content keeps serving", "err", err)
+	} else {
+		r.h.site.Store(content)
+		s := content.Stats()
+		r.log.Info("reload: content reloaded", "files", s.Entries, "bytes_in_memory", s.Bytes, "took_ms", time.Since(start).Milliseconds())
+	}
+	if r.certs != nil {
+		if notAfter, err := r.certs.Reload(); err != nil {
+			ok = false
+			r.log.Error("reload: TLS certificate not reloaded; the previous one stays", "err", err)
+		} else {
+			r.log.Info("reload: TLS certificate reloaded", "not_after", notAfter)
+		}
+	}
+	if r.c.BasicAuthFile != "" {
+		if u, err := basicauth.Load(r.c.BasicAuthFile); err != nil {
+			ok = false
+			r.log.Error("reload: basic auth users not reloaded; the previous ones stay", "err", err)
+		} else {
+			r.h.users.Store(u)
+		}
+	}
+	r.h.metrics.Reloaded(ok)
+	r.notify(r.notifier.Ready())
+}
+
+// shutdown stops accepting and drains every server at once, within the
+// shutdown timeout.
+func (r *runner) shutdown() error {
+	r.h.ready.Store(false)
+	r.notify(r.notifier.Stopping())
+	r.log.Info("shutting down: draining in-flight requests", "timeout", r.c.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.c.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	cut := false
+	for _, s := range r.servers {
+		wg.Go(func() {
+			if err := s.Shutdown(ctx); err != nil {
+				s.Close()
+				mu.Lock()
+				cut = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if cut {
+		return fmt.Errorf("shutdown: requests still in flight after %v; their connections were closed", r.c.ShutdownTimeout)
+	}
+	r.log.Info("stopped")
+	return nil
+}
+
+// notify logs a failed notification: the service manager may then time
+// the service out, and the log should say why.
+func (r *runner) notify(err error) {
+	if err != nil {
+		r.log.Warn("systemd notification failed", "err", err)
+	}
+}
+
+// responseHeaders returns the headers set on every response: the security
+// defaults, a Content-Security-Policy for the built-in site, then the
+// --header values, each replacing a default of the same name. A --header
+// with an empty value removes that header.
+func responseHeaders(c *config.Config) []header {
+	list := []config.Header{
+		{Name: "X-Content-Type-Options", Value: "nosniff"},
+		{Name: "Referrer-Policy", Value: "strict-origin-when-cross-origin"},
+	}
+	if c.Root == "" {
+		list = append(list,
+			config.Header{Name: "Content-Security-Policy", Value: defaultsite.ContentSecurityPolicy},
+			config.Header{Name: "X-Frame-Options", Value: "DENY"})
+	}
+	var out []header
+	for _, x := range append(list, c.Headers...) {
+		name := http.CanonicalHeaderKey(x.Name)
+		i := 0
+		for i < len(out) && out[i].name != name {
+			i++
+		}
+		switch {
+		case x.Value == "" && i < len(out):
+			out = append(out[:i], out[i+1:]...)
+		case x.Value == "":
+		case i < len(out):
+			out[i].value = []string{x.Value}
+		default:
+			out = append(out, header{name, []string{x.Value}})
+		}
+	}
+	return out
+}
+
+func addrs(ls []net.Listener) string {
+	var s []string
+	for _, l := range ls {
+		s = append(s, l.Addr().String())
+	}
+	return strings.Join(s, ",")
+}
