@@ -227,7 +227,7 @@ func collect(p plan.Plan, pl plan.Platform, dir string) ([]built, error) {
 		}
 	}
 	if len(outs) == 0 {
-		return nil, fmt.Errorf("no main package among %s: smol builds commands; name the packages that hold func main, e.g. ./cmd/...", strings.Join(p.Packages, " "))
+		return nil, fmt.Errorf("no main package among %s: smol builds commands; name the packages that hold func main, e.g. ./cmd/NAME or \"./cmd/...\"", strings.Join(p.Packages, " "))
 	}
 	return outs, nil
 }

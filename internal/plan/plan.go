@@ -109,7 +109,7 @@ func New(mod gomod.Module, src source.Info, o Options) (Plan, error) {
 	}
 	for _, pkg := range p.Packages {
 		if pkg == "" || strings.HasPrefix(pkg, "-") {
-			return Plan{}, fmt.Errorf("bad package pattern %q: name packages as go build does, e.g. ./cmd/server or ./cmd/...", pkg)
+			return Plan{}, fmt.Errorf("bad package pattern %q: name packages as go build does, e.g. ./cmd/server or \"./cmd/...\"", pkg)
 		}
 		if filepath.IsAbs(pkg) {
 			return Plan{}, fmt.Errorf("package %q is an absolute path: name it relative to the module root (./...), since the build sees the source at another path", pkg)
