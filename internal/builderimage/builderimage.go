@@ -165,7 +165,8 @@ func Make(ctx context.Context, engine string, spec Spec, stderr io.Writer) (Imag
 		return ImageInfo{}, fmt.Errorf("make image: %w", err)
 	}
 	defer os.Remove(f.Name())
-	info, err := WriteArchive(f, goroot, spec)
+	cw := &countingWriter{w: f}
+	info, err := WriteArchive(cw, goroot, spec)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("make image: write %s: %w", f.Name(), cerr)
 	}
@@ -173,10 +174,8 @@ func Make(ctx context.Context, engine string, spec Spec, stderr io.Writer) (Imag
 		return ImageInfo{}, err
 	}
 	info.Source = source
-	if fi, err := os.Stat(f.Name()); err == nil {
-		fmt.Fprintf(stderr, "builder image: archive %.1f MB, image %s (%.1fs)\n",
-			float64(fi.Size())/1e6, info.ID, time.Since(start).Seconds())
-	}
+	fmt.Fprintf(stderr, "builder image: archive %.1f MB, image %s (%.1fs)\n",
+		float64(cw.n)/1e6, info.ID, time.Since(start).Seconds())
 
 	start = time.Now()
 	if err := loadArchive(ctx, engine, f.Name(), info); err != nil {
@@ -208,28 +207,35 @@ func loadArchive(ctx context.Context, engine, name string, info ImageInfo) error
 	return nil
 }
 
-// runEngine runs the engine's CLI and returns its standard output; on
-// failure the error carries the command and its trimmed output.
+// runEngine runs the engine's CLI and returns its standard output.
 func runEngine(ctx context.Context, engine string, args ...string) (string, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, engine, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	out, err := output(exec.CommandContext(ctx, engine, args...), nil)
+	return string(out), err
+}
+
+// output runs cmd and returns its standard output. Its standard error goes
+// to stderr, when not nil, and into the error, which names the command.
+func output(cmd *exec.Cmd, stderr io.Writer) ([]byte, error) {
+	var stdout, errBuf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &errBuf
+	if stderr != nil {
+		cmd.Stderr = io.MultiWriter(&errBuf, stderr)
+	}
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
+		msg := strings.TrimSpace(errBuf.String())
 		if msg == "" {
 			msg = strings.TrimSpace(stdout.String())
 		}
 		if msg != "" {
-			return "", fmt.Errorf("%s %s: %w: %s", engine, strings.Join(args, " "), err, msg)
+			return stdout.Bytes(), fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, msg)
 		}
-		return "", fmt.Errorf("%s %s: %w", engine, strings.Join(args, " "), err)
+		return stdout.Bytes(), fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
 	}
-	return stdout.String(), nil
+	return stdout.Bytes(), nil
 }
 
 var (
-	// goVersionRE matches toolchain versions: releases (1.26.8) and
-	// prereleases (1.27rc1), not language versions (1.26).
+	// goVersionRE matches toolchain versions; see checkGoVersion.
 	goVersionRE = regexp.MustCompile(`^1\.[0-9]+(\.[0-9]+|(rc|beta)[1-9][0-9]*)$`)
 	// tagRE is the reference grammar of distribution/reference (an optional
 	// registry host, which has a dot or a port or is localhost, then
@@ -248,6 +254,15 @@ var linuxArches = map[string]bool{
 // ErrSpec is wrapped by the errors for a Spec that cannot be made.
 var ErrSpec = errors.New("invalid builder image spec")
 
+// checkGoVersion accepts toolchain versions: releases (1.26.8) and
+// prereleases (1.27rc1), not language versions (1.26).
+func checkGoVersion(v string) error {
+	if !goVersionRE.MatchString(v) {
+		return fmt.Errorf("%w: Go version %q: want a toolchain version such as 1.26.8, without the go prefix", ErrSpec, v)
+	}
+	return nil
+}
+
 // withDefaults fills in the defaults and validates the result.
 func (s Spec) withDefaults() (Spec, error) {
 	if s.Arch == "" {
@@ -256,8 +271,8 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.Tag == "" {
 		s.Tag = DefaultTag(s.GoVersion)
 	}
-	if !goVersionRE.MatchString(s.GoVersion) {
-		return s, fmt.Errorf("%w: Go version %q: want a toolchain version such as 1.26.8, without the go prefix", ErrSpec, s.GoVersion)
+	if err := checkGoVersion(s.GoVersion); err != nil {
+		return s, err
 	}
 	if !linuxArches[s.Arch] {
 		return s, fmt.Errorf("%w: architecture %q: want a linux GOARCH such as amd64 or arm64", ErrSpec, s.Arch)

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 )
@@ -42,8 +41,8 @@ import (
 // stderr (nil discards them). With no go command on PATH, Toolchain fails:
 // install Go, or pull an image instead.
 func Toolchain(ctx context.Context, goVersion string, stderr io.Writer) (goroot string, source string, err error) {
-	if !goVersionRE.MatchString(goVersion) {
-		return "", "", fmt.Errorf("%w: Go version %q: want a toolchain version such as 1.26.8, without the go prefix", ErrSpec, goVersion)
+	if err := checkGoVersion(goVersion); err != nil {
+		return "", "", err
 	}
 	return toolchain(ctx, goVersion, "", stderr)
 }
@@ -135,25 +134,13 @@ func downloadModule(ctx context.Context, goCmd, mod string, stderr io.Writer) (m
 }
 
 // runGo runs the go command in / (so that no go.mod or go.work applies)
-// with the environment goEnv makes. Its standard error goes to stderr (when
-// not nil) and, trimmed, into the returned error.
+// with the environment goEnv makes, and returns its standard output. Its
+// standard error goes to stderr, when not nil, and into the error.
 func runGo(ctx context.Context, goCmd string, stderr io.Writer, args ...string) ([]byte, error) {
-	var stdout, errBuf bytes.Buffer
 	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = "/"
 	cmd.Env = goEnv(os.Environ())
-	cmd.Stdout = &stdout
-	cmd.Stderr = &errBuf
-	if stderr != nil {
-		cmd.Stderr = io.MultiWriter(&errBuf, stderr)
-	}
-	if err := cmd.Run(); err != nil {
-		if msg := strings.TrimSpace(errBuf.String()); msg != "" {
-			return stdout.Bytes(), fmt.Errorf("%s %s: %w: %s", filepath.Base(goCmd), strings.Join(args, " "), err, msg)
-		}
-		return stdout.Bytes(), fmt.Errorf("%s %s: %w", filepath.Base(goCmd), strings.Join(args, " "), err)
-	}
-	return stdout.Bytes(), nil
+	return output(cmd, stderr)
 }
 
 // goEnvKeep lists the variables goEnv passes through: where things are
