@@ -52,3 +52,19 @@ $(SMOL): $(SMOL_SRC)
 			-e HOME=/tmp -e CGO_ENABLED=0 -e GOFLAGS=-mod=readonly \
 			golang:$(GO_VERSION) go build -trimpath -o $@ ./cmd/smol; \
 	fi
+
+# --- bench: server benchmark (bench/, owned by the bench agent) ---------------
+# gohttp-smol as smol builds it (the build target) against nginx-light, Caddy,
+# lighttpd and the seed's http.FileServer, in one run: rewrites the server
+# section of BENCHMARKS.md and bench/server.svg; raw JSON in bench/results/.
+# Needs `apt-get install -y nginx-light caddy lighttpd wrk`; takes ~5 minutes.
+# BENCH_FLAGS passes flags through, e.g. BENCH_FLAGS="-skip-missing -rounds 5".
+BENCH_FLAGS ?=
+BENCH_SEED  := bench/results/bin/seedserver
+
+.PHONY: bench
+bench: build
+	@mkdir -p $(dir $(BENCH_SEED))
+	CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w -buildid=" -o $(BENCH_SEED) ./bench/seedserver
+	go run ./bench -gohttp-smol $(SERVER) -seed $(BENCH_SEED) $(BENCH_FLAGS)
+# --- end bench ------------------------------------------------------------------
