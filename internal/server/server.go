@@ -141,8 +141,15 @@ func (r *runner) run(ctx context.Context) error {
 	if root == "" {
 		root = "(built-in default site)"
 	}
-	r.log.Info("serving", "version", r.env.Version, "addr", addrs(ls.main), "tls", r.certs != nil,
-		"root", root, "files", stats.Entries, "bytes_in_memory", stats.Bytes, "start_ms", time.Since(started).Milliseconds())
+	attrs := []any{"version", r.env.Version, "addr", addrs(ls.main), "tls", r.certs != nil,
+		"root", root, "files", stats.Entries, "bytes_in_memory", stats.Bytes, "start_ms", time.Since(started).Milliseconds()}
+	if ls.metrics != nil {
+		attrs = append(attrs, "metrics_addr", ls.metrics.Addr().String())
+	}
+	if ls.redirect != nil {
+		attrs = append(attrs, "redirect_addr", ls.redirect.Addr().String())
+	}
+	r.log.Info("serving", attrs...)
 	r.notify(r.notifier.Ready())
 
 	wctx, stopWatchdog := context.WithCancel(context.Background())
