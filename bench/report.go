@@ -170,6 +170,11 @@ func computeTargets(s *summary) []targetResult {
 			t.Status, t.Got = statusSkip, "not measured (server missing or no completed run)"
 		default:
 			t.Got = fmt.Sprintf("%.2fx (%s vs %s)", r, fmtValue(file, chartValue(file, smol)), fmtValue(file, chartValue(file, other)))
+			if smol.ServerCPU > 0 && other.ServerCPU > 0 {
+				// Shown, not judged: on a shared machine the share of its
+				// core each server got varies, and this cancels it out.
+				t.Got += fmt.Sprintf("; per server CPU-second %.2fx", r*other.ServerCPU/smol.ServerCPU)
+			}
 			t.Status = verdict(r >= min)
 			if p := smol.Check.Problem; p != "" {
 				t.Status, t.Got = statusFail, t.Got+"; gohttp-smol served the wrong response: "+p
@@ -322,6 +327,7 @@ func renderMarkdown(s *summary, chartPath string) ([]byte, error) {
 	v.Method = append(v.Method, "Binary: gohttp-smol and the seed server built with `CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags \"-s -w -buildid=\"`; "+
 		"for the others the size of the executable alone (nginx and lighttpd also load shared libraries, lighttpd its modules).")
 
+	contended := 0
 	for _, f := range s.files {
 		title := fmt.Sprintf("%s (`GET %s`, %s", f.Label, f.Path(), fmtBytes(float64(f.Size)))
 		if f.Gzip {
@@ -347,12 +353,20 @@ func renderMarkdown(s *summary, chartPath string) ([]byte, error) {
 			for _, p := range c.Problems {
 				v.Notes = append(v.Notes, fmt.Sprintf("%s, %s: %s", displayName(si.Name), f.Label, p))
 			}
+			if c.Runs > 0 && f.Key != "10m" && c.ServerCPU < 0.5 && c.ClientCPU < 0.5 {
+				contended++
+			}
 			if c.Runs > 0 && c.ClientCPU > 0.9 {
 				v.Notes = append(v.Notes, fmt.Sprintf("%s, %s: wrk used %.0f%% of its core, so the client may have been the limit.",
 					displayName(si.Name), f.Label, 100*c.ClientCPU))
 			}
 		}
 		v.Files = append(v.Files, mf)
+	}
+	if contended > 0 {
+		v.Notes = append(v.Notes, fmt.Sprintf("In %d of the small-file results neither the server nor wrk used half of its core (medians): "+
+			"other work on the shared machine held the CPUs, so absolute rates are low and ratios noisy; the per CPU-second figures "+
+			"(rate divided by the server's CPU use) are the steadier comparison there.", contended))
 	}
 	for _, si := range s.servers {
 		startup := fmtDuration(median(si.Startup))
