@@ -139,6 +139,8 @@ func (s *setup) executor(ctx context.Context, p plan.Plan, scratch string) (engi
 	}
 	return &engine.Container{
 		CABundle:    ca,
+		NoFile:      engine.NoFileLimit(),
+		Rootless:    kind == "podman" && os.Getuid() != 0,
 		Kind:        kind,
 		Bin:         bin,
 		Image:       p.Image,

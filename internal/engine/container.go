@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
@@ -36,6 +37,20 @@ type Container struct {
 	// trusts what the host trusts (a company proxy that re-signs TLS, say).
 	// It cannot change what is built: go.sum pins every module's bytes.
 	CABundle string
+	// NoFile is the caller's open-file limit as "soft:hard", passed to
+	// podman (see Command); NoFileLimit computes it.
+	NoFile string
+	// Rootless is set for podman run by a user other than root.
+	Rootless bool
+}
+
+// NoFileLimit returns the process's RLIMIT_NOFILE as "soft:hard".
+func NoFileLimit() string {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur == 0 {
+		return "1024:4096"
+	}
+	return fmt.Sprintf("%d:%d", rl.Cur, rl.Max)
 }
 
 // HostCABundle is the Debian/Ubuntu/Alpine path of the system CA bundle,
@@ -63,7 +78,14 @@ func (c *Container) Command(s plan.Step) []string {
 		// a pull in the middle of it would change what is being built.
 		"--pull=never",
 	}
-	if c.Kind == "podman" && os.Getuid() != 0 {
+	if c.Kind == "podman" {
+		// Podman asks the runtime for its own default rlimits, which a
+		// sandboxed or locked-down host may not grant ("error setting rlimit
+		// type 7"). The caller's own open-file limit always fits, and a go
+		// build needs nowhere near 4096 processes.
+		argv = append(argv, "--ulimit", "nofile="+c.NoFile, "--ulimit", "nproc=4096:4096")
+	}
+	if c.Kind == "podman" && c.Rootless {
 		// Rootless podman maps the caller to root in the container; keep-id
 		// maps it to itself, so --user and file ownership mean the same as
 		// with docker.

@@ -52,6 +52,7 @@ func TestCommands(t *testing.T) {
 	for _, x := range []Executor{
 		&Container{Kind: "docker", Bin: "docker", Image: "golang:1.26.8", Host: host, UID: 1000, GID: 1000, Prefix: "smol-1"},
 		&Container{Kind: "docker", Bin: "docker", Image: "golang:1.26.8", Host: host, UID: 1000, GID: 1000, Prefix: "smol-1", DepsNetwork: "host", CABundle: HostCABundle},
+		&Container{Kind: "podman", Bin: "podman", Image: "smol/go:1.26.8", Host: host, UID: 1000, GID: 1000, Prefix: "smol-1", NoFile: "1024:4096"},
 		&Native{Go: "/usr/local/go/bin/go", Host: host},
 	} {
 		var b strings.Builder
