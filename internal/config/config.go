@@ -116,11 +116,11 @@ func newFlagSet(c *Config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Fallback, "fallback", "", "URL `path` served for extension-less paths that match nothing (SPA), e.g. /index.html")
 	fs.BoolVar(&c.Listing, "listing", false, "list directories that have no index.html")
 	c.MaxFileSize = 1 << 20
-	fs.Var((*sizeValue)(&c.MaxFileSize), "max-file-size", "files up to this `size` are held in memory, larger ones streamed from disk")
+	fs.Var((*sizeValue)(&c.MaxFileSize), "max-file-size", "files up to this `size` are held in memory, larger ones streamed from disk (0: 1MiB, -1: stream all)")
 	fs.StringVar(&c.CacheControlHTML, "cache-control-html", "", "Cache-Control `value` for HTML (default \"no-cache\")")
 	fs.StringVar(&c.CacheControlImmutable, "cache-control-immutable", "", "Cache-Control `value` for fingerprinted files (default \"public, max-age=31536000, immutable\")")
 	fs.StringVar(&c.CacheControlDefault, "cache-control-default", "", "Cache-Control `value` for other files (default \"public, max-age=3600\")")
-	fs.Var((*headersValue)(&c.Headers), "header", "extra response header `\"Name: value\"`, repeatable (env: one per line)")
+	fs.Var((*headersValue)(&c.Headers), "header", "extra response header `\"Name: value\"`, repeatable; \"Name:\" removes a default one (env: one per line)")
 	fs.StringVar(&c.BasicAuthFile, "basic-auth-file", "", "htpasswd `file` of user:bcrypt-hash lines; /healthz and /readyz stay open")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate chain `file` (PEM); re-read when it changes")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")

@@ -103,6 +103,9 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	content, err := site.Load(ctx, r.siteOpts)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // asked to stop while loading: a normal stop
+		}
 		return err // "site: load DIR: ..."
 	}
 
