@@ -15,7 +15,6 @@ import (
 
 	"github.com/gohttp-smol/gohttp-smol/internal/deploytest"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
-	"github.com/gohttp-smol/gohttp-smol/internal/source"
 )
 
 func TestMain(m *testing.M) {
@@ -26,55 +25,18 @@ func TestMain(m *testing.M) {
 
 const (
 	deployDir = "../../deploy"
-	epoch     = 1700000000 // 2023-11-14 22:13:20 UTC
 	// debVersion is deploytest.Version the way Debian spells it.
 	debVersion = "0.0.0~deploytest"
 )
 
 var debArch = map[string]string{"amd64": "amd64", "arm64": "arm64"}[runtime.GOARCH]
 
-// newDist lays out what `smol build` leaves: the server binary, a manifest
-// that describes it, and SHA256SUMS.
 func newDist(t *testing.T) string {
 	t.Helper()
 	if debArch == "" {
 		t.Skipf("no .deb test expectations for GOARCH=%s", runtime.GOARCH)
 	}
-	dist := t.TempDir()
-	bin := filepath.Join(dist, "gohttp-smol_linux_"+runtime.GOARCH)
-	data, err := os.ReadFile(deploytest.Server(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sum, size, err := manifest.HashFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := manifest.Manifest{
-		Schema:     manifest.Schema,
-		Tool:       manifest.Tool{Name: "smol", Version: "test"},
-		Engine:     "native",
-		GoVersion:  runtime.Version(),
-		Module:     "github.com/gohttp-smol/gohttp-smol",
-		Source:     source.Info{Revision: strings.Repeat("ab", 20), Describe: deploytest.Version, Epoch: epoch},
-		Packages:   []string{"./cmd/gohttp-smol"},
-		Platforms:  []string{"linux/" + runtime.GOARCH},
-		Version:    deploytest.Version,
-		VersionVar: "main.version",
-		Outputs: []manifest.Output{{
-			Name: filepath.Base(bin), Package: "gohttp-smol", Platform: "linux/" + runtime.GOARCH, Size: size, SHA256: sum,
-		}},
-	}
-	if err := os.WriteFile(filepath.Join(dist, manifest.ManifestFile), m.Marshal(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dist, manifest.SumsFile), m.Sums(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dist
+	return deploytest.Dist(t)
 }
 
 func mkdeb(t *testing.T, args ...string) (stdout, stderr string, err error) {

@@ -19,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
+	"github.com/gohttp-smol/gohttp-smol/internal/source"
 )
 
 // NeedTool returns the path of the named program, or ends the test: with
@@ -207,4 +210,50 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Epoch is the source time Dist records: 2023-11-14 22:13:20 UTC.
+const Epoch = 1700000000
+
+// Dist lays out in a temporary directory what `smol build` leaves in dist/
+// for this machine's linux/GOARCH: the server binary (built by Server and
+// stamped with Version), a manifest that describes it, and SHA256SUMS.
+func Dist(t testing.TB) string {
+	t.Helper()
+	dist := t.TempDir()
+	platform := "linux/" + runtime.GOARCH
+	bin := filepath.Join(dist, "gohttp-smol_linux_"+runtime.GOARCH)
+	data, err := os.ReadFile(Server(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum, size, err := manifest.HashFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifest.Manifest{
+		Schema:     manifest.Schema,
+		Tool:       manifest.Tool{Name: "smol", Version: "test"},
+		Engine:     "native",
+		GoVersion:  runtime.Version(),
+		Module:     "github.com/gohttp-smol/gohttp-smol",
+		Source:     source.Info{Revision: strings.Repeat("ab", 20), Describe: Version, Epoch: Epoch},
+		Packages:   []string{"./cmd/gohttp-smol"},
+		Platforms:  []string{platform},
+		Version:    Version,
+		VersionVar: "main.version",
+		Outputs: []manifest.Output{{
+			Name: filepath.Base(bin), Package: "gohttp-smol", Platform: platform, Size: size, SHA256: sum,
+		}},
+	}
+	if err := os.WriteFile(filepath.Join(dist, manifest.ManifestFile), m.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dist, manifest.SumsFile), m.Sums(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dist
 }
