@@ -160,15 +160,15 @@ func TestMetrics(t *testing.T) {
 
 		m := scrape(t, p.url("/metrics"))
 		for key, want := range map[string]float64{
-			`gohttp_smol_http_requests_total{code="200",method="GET"}`:      5,
-			`gohttp_smol_http_requests_total{code="404",method="GET"}`:      1,
-			`gohttp_smol_http_requests_total{code="405",method="DELETE"}`:   1,
-			`gohttp_smol_http_request_duration_seconds_count`:               7,
-			`gohttp_smol_http_request_duration_seconds_bucket{le="+Inf"}`:   7,
-			`gohttp_smol_http_requests_in_flight`:                           1, // the scrape itself
-			`gohttp_smol_cache_entries`:                                     2,
+			`gohttp_smol_http_requests_total{code="200",method="GET"}`:                               5,
+			`gohttp_smol_http_requests_total{code="404",method="GET"}`:                               1,
+			`gohttp_smol_http_requests_total{code="405",method="DELETE"}`:                            1,
+			`gohttp_smol_http_request_duration_seconds_count`:                                        7,
+			`gohttp_smol_http_request_duration_seconds_bucket{le="+Inf"}`:                            7,
+			`gohttp_smol_http_requests_in_flight`:                                                    1, // the scrape itself
+			`gohttp_smol_cache_entries`:                                                              2,
 			`gohttp_smol_build_info{version="` + testVersion + `",goversion="` + goVersion(t) + `"}`: 1,
-			`gohttp_smol_reloads_total{result="ok"}`:                        0,
+			`gohttp_smol_reloads_total{result="ok"}`:                                                 0,
 		} {
 			if got, ok := m[key]; !ok || got != want {
 				t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
@@ -283,5 +283,3 @@ func TestSlowlorisLeavesOthersServed(t *testing.T) {
 		}
 	}
 }
-
-
