@@ -68,3 +68,29 @@ bench: build
 	CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w -buildid=" -o $(BENCH_SEED) ./bench/seedserver
 	go run ./bench -gohttp-smol $(SERVER) -seed $(BENCH_SEED) $(BENCH_FLAGS)
 # --- end bench ------------------------------------------------------------------
+
+# --- deploy (issue 4): packages and job files made from dist/ ------------------
+#   make deb         dist/gohttp-smol_<version>_<arch>.deb, byte-reproducible (cmd/mkdeb)
+#   make deb-check   rebuild the .deb in memory and compare with the one in dist/
+#   make nomad-job   dist/gohttp-smol.nomad.hcl with version and sha256 filled in
+#                    (cmd/mknomad; NOMAD_ARCH=arm64 for arm64 clients)
+#   make test-deps   apt-get install the tools the tests drive (CI jobs, as root)
+NOMAD_ARCH ?= amd64
+TEST_DEBS  := ca-certificates curl git make nghttp2-client systemd dpkg podman
+
+.PHONY: deb deb-check nomad-job test-deps
+
+deb: build
+	go run ./cmd/mkdeb -arch $(HOST_ARCH)
+
+deb-check:
+	go run ./cmd/mkdeb -arch $(HOST_ARCH) -check
+
+nomad-job: build
+	go run ./cmd/mknomad -arch $(NOMAD_ARCH)
+
+test-deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		$(TEST_DEBS) $(if $(shell command -v docker),,docker.io)
+# --- end deploy ----------------------------------------------------------------
