@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
+)
+
+// The section of BENCHMARKS.md this program owns; other benchmarks own
+// other marked sections.
+const (
+	beginMarker = "<!-- bench:repro:begin -->"
+	endMarker   = "<!-- bench:repro:end -->"
+)
+
+// Report is one run of the proof.
+type Report struct {
+	Date      string // UTC, YYYY-MM-DD
+	Revision  string // this repository's HEAD
+	GoVersion string
+	Platforms string
+	Command   string // what reproduces it
+	Results   []Result
+	CPUs      int
+	Minutes   float64 // whole run
+}
+
+// AllIdentical reports whether every subject's outputs are identical in
+// every build.
+func (r Report) AllIdentical() bool {
+	if len(r.Results) == 0 {
+		return false
+	}
+	for _, res := range r.Results {
+		if !res.AllIdentical() {
+			return false
+		}
+	}
+	return true
+}
+
+var buildOrder = []string{BuildCold, BuildWarm, BuildUID, BuildContainer, BuildNative}
+
+// Markdown renders the report as the bench:repro section, markers included.
+func (r Report) Markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("%s\n## Reproducibility proof: smol on this server and on third-party code\n\n", beginMarker)
+	p("Reproduce with `%s` (`go run ./bench/thirdparty`; not part of `make test`, which runs one module on one platform).\n", r.Command)
+	p("Run %s at %s, %s, platforms %s, %d CPUs shared with other work; the whole run took %.1f min.\n\n",
+		r.Date, r.Revision, r.GoVersion, r.Platforms, r.CPUs, r.Minutes)
+
+	total, same := 0, 0
+	for _, res := range r.Results {
+		for _, o := range res.Outputs {
+			total++
+			if res.Identical(o) {
+				same++
+			}
+		}
+	}
+	verdict := "**100%: every output is byte-identical in every build.**"
+	if same != total || total == 0 {
+		verdict = fmt.Sprintf("**NOT REPRODUCIBLE: %d of %d outputs identical in every build** (details below).", same, total)
+	}
+	p("%s\n\n", verdict)
+
+	p("Each output is built five ways, each a separate smol command:\n\n| build | source path, user, cache, toolchain |\n|---|---|\n")
+	if len(r.Results) > 0 {
+		for _, n := range buildOrder {
+			if bd, ok := r.Results[0].Build(n); ok {
+				p("| %s | %s |\n", n, bd.How)
+			}
+		}
+	}
+	p("\n`verify container` and `verify native` are the two variations of one `smol verify --native --json`.\n\n")
+
+	p("### Subjects\n\n| subject | module | shape | changes before building |\n|---|---|---|---|\n")
+	for _, res := range r.Results {
+		s := res.Subject
+		mod := "this repository"
+		if s.Module != "" {
+			mod = "`" + s.Module + "@" + s.Version + "`"
+		}
+		notes := strings.Join(res.Checkout.Notes, "; ")
+		if notes == "" {
+			notes = "none"
+		}
+		p("| %s | %s | %s | %s |\n", s.Name, mod, s.Shape, notes)
+	}
+
+	p("\n### Matrix (sha256, first 16 hex digits)\n\n| output |")
+	for _, n := range buildOrder {
+		p(" %s |", n)
+	}
+	p(" identical |\n|---|")
+	for range buildOrder {
+		p("---|")
+	}
+	p("---|\n")
+	for _, res := range r.Results {
+		for _, o := range res.Outputs {
+			p("| %s |", o)
+			for _, n := range buildOrder {
+				bd, ok := res.Build(n)
+				switch {
+				case !ok:
+					p(" — |")
+				case bd.Skipped != "":
+					p(" SKIP |")
+				case bd.Sums[o] == "":
+					p(" missing |")
+				default:
+					p(" `%s` |", short16(bd.Sums[o]))
+				}
+			}
+			if res.Identical(o) {
+				p(" yes |\n")
+			} else {
+				p(" **no** |\n")
+			}
+		}
+	}
+	p("\nFull sha256 of the cold builds:\n\n```\n")
+	for _, res := range r.Results {
+		if cold, ok := res.Build(BuildCold); ok {
+			for _, o := range res.Outputs {
+				p("%s  %s\n", cold.Sums[o], o)
+			}
+		}
+	}
+	p("```\n")
+
+	p("\n### Wall times (seconds)\n\n| subject | cold build | warm build | uid build (cold) | verify --native, whole run | verify container | verify native |\n|---|---|---|---|---|---|---|\n")
+	for _, res := range r.Results {
+		p("| %s |", res.Subject.Name)
+		for _, n := range []string{BuildCold, BuildWarm, BuildUID} {
+			bd, _ := res.Build(n)
+			p(" %.1f |", bd.Seconds)
+		}
+		p(" %.1f |", res.VerifySeconds)
+		for _, n := range []string{BuildContainer, BuildNative} {
+			bd, _ := res.Build(n)
+			p(" %.1f |", bd.Seconds)
+		}
+		p("\n")
+	}
+	for _, res := range r.Results {
+		if res.Subject.Module != "" {
+			continue
+		}
+		cold, _ := res.Build(BuildCold)
+		native, _ := res.Build(BuildNative)
+		if cold.Seconds <= 0 {
+			continue
+		}
+		plain := res.VerifySeconds - native.Seconds
+		p("\n`smol verify` for the server (%s, every platform above): %.1f s against a cold `smol build` of the same targets in the same run: %.1f s, **ratio %.2f** (target ≤ 1.5). ",
+			res.Subject.Packages[0], plain, cold.Seconds, plain/cold.Seconds)
+		p("`smol verify` rebuilds in the image only; the figure is the `--native` run less its native variation, which plain `smol verify` does not run. With `--native` the whole run took %.1f s (%.2fx).\n",
+			res.VerifySeconds, res.VerifySeconds/cold.Seconds)
+	}
+
+	p("\n### Notes\n\n")
+	for _, res := range r.Results {
+		if res.Smoke != "" {
+			p("- %s: `%s`\n", res.Subject.Name, res.Smoke)
+		}
+	}
+	p("- `verify native` runs the host's go command as the user who ran smol verify, not as the second uid smol verify reports (smol's native executor has no way to switch users); the second uid is covered by the `uid` and `verify container` builds.\n")
+	for _, res := range r.Results {
+		for _, d := range res.Diffs {
+			p("- %s: %s\n", res.Subject.Name, d)
+		}
+	}
+	p("%s\n", endMarker)
+	return b.String()
+}
+
+func short16(sum string) string {
+	if len(sum) > 16 {
+		return sum[:16]
+	}
+	return sum
+}
+
+// ReplaceSection returns doc with the text between (and including) the
+// bench:repro markers replaced by section, which must carry the markers
+// itself. Without markers the section is appended; a new document gets a
+// title first. Markers out of order or repeated are an error: a hand edit
+// that this program must not guess about.
+func ReplaceSection(doc []byte, section string) ([]byte, error) {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return []byte("# Benchmarks\n\nEach section is written by the program named in it; edit the program, not the section.\n\n" + section), nil
+	}
+	begin := bytes.Count(doc, []byte(beginMarker))
+	end := bytes.Count(doc, []byte(endMarker))
+	switch {
+	case begin == 0 && end == 0:
+		out := bytes.TrimRight(doc, "\n")
+		out = append(out, "\n\n"...)
+		return append(out, section...), nil
+	case begin != 1 || end != 1:
+		return nil, fmt.Errorf("%d %q and %d %q markers: want exactly one of each; fix the file by hand", begin, beginMarker, end, endMarker)
+	}
+	i := bytes.Index(doc, []byte(beginMarker))
+	j := bytes.Index(doc, []byte(endMarker))
+	if j < i {
+		return nil, fmt.Errorf("%q comes before %q: fix the file by hand", endMarker, beginMarker)
+	}
+	j += len(endMarker)
+	if j < len(doc) && doc[j] == '\n' {
+		j++
+	}
+	out := append([]byte{}, doc[:i]...)
+	out = append(out, section...)
+	return append(out, doc[j:]...), nil
+}
+
+// WriteSection replaces this program's section of the file at path. The
+// file is read right before it is replaced by a temp file and a rename, so
+// that sections other programs wrote meanwhile are kept and a reader never
+// sees half a file.
+func WriteSection(path, section string) error {
+	doc, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("write report: %w", err)
+	}
+	out, err := ReplaceSection(doc, section)
+	if err != nil {
+		return fmt.Errorf("write report: %s: %w", path, err)
+	}
+	return atomicfile.WriteFile(path, out, 0o644)
+}
