@@ -94,3 +94,16 @@ test-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		$(TEST_DEBS) $(if $(shell command -v docker),,docker.io)
 # --- end deploy ----------------------------------------------------------------
+
+# --- proof (issue 3): reproducibility matrix on this server and third-party code ---
+# bench/thirdparty builds ./cmd/gohttp-smol, gojq and age with smol five ways
+# (cold, warm, another path as uid 12345, smol verify --native) for
+# linux/amd64 and linux/arm64 and rewrites the bench:repro section of
+# BENCHMARKS.md. ~15 minutes on 2 shared cores; not run by .ci/run (make test
+# runs its gojq slice). PROOF_FLAGS passes flags, e.g. PROOF_FLAGS="-only gojq".
+PROOF_FLAGS ?=
+
+.PHONY: proof
+proof: $(SMOL)
+	go run ./bench/thirdparty -smol $(SMOL) $(PROOF_FLAGS)
+# --- end proof ------------------------------------------------------------------
