@@ -485,7 +485,8 @@ func peerVersion(ctx context.Context, p peer) string {
 		return "unknown (" + err.Error() + ")"
 	}
 	if p.Name == nameSmol {
-		return firstLine(string(out)) // the project's own format, kept whole
+		// The project's own format, "gohttp-smol VERSION" then build details.
+		return strings.TrimPrefix(firstLine(string(out)), "gohttp-smol ")
 	}
 	return cleanVersion(string(out))
 }
