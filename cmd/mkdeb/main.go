@@ -14,7 +14,8 @@
 //	/usr/share/gohttp-smol/index.html          first page, copied to
 //	                                           /var/www/gohttp-smol on first install
 //
-// and its maintainer scripts enable and start the socket and the service.
+// and its maintainer scripts enable and start the socket and the service. It
+// depends on procps, for the /bin/kill of the unit's ExecReload.
 //
 // The version, the binary and the file times come from dist/manifest.json:
 // the binary is dist/gohttp-smol_linux_<arch>, refused unless its sha256 is
@@ -206,7 +207,10 @@ func plan(o options, sourceDateEpoch string) (debpkg.Package, error) {
 			" graceful reloads. It runs socket-activated under a locked-down systemd\n" +
 			" sandbox and serves /var/www/gohttp-smol on port 80 once installed.",
 		Homepage: "https://github.com/gohttp-smol/gohttp-smol",
-		Files:    layout(binary, o.deploy),
+		// The unit's ExecReload runs /bin/kill, which minimal Debian
+		// systems (debootstrap minbase, container images) lack.
+		Depends: []string{"procps"},
+		Files:   layout(binary, o.deploy),
 		Scripts: debpkg.Scripts{
 			PostInst: filepath.Join(o.deploy, "deb", "postinst"),
 			PreRm:    filepath.Join(o.deploy, "deb", "prerm"),

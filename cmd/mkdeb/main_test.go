@@ -130,6 +130,7 @@ func TestContents(t *testing.T) {
 		`(?m)^ Maintainer: .+<.+@.+>$`,
 		`(?m)^ Installed-Size: [0-9]+$`,
 		`(?m)^ Section: httpd$`,
+		`(?m)^ Depends: procps$`,
 		`(?m)^ Homepage: https://`,
 		`(?m)^ Description: static web server`,
 		// "*" marks an executable control member.
