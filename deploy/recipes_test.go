@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/deploytest"
+	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
 )
 
 // docStep is one code block of DEPLOY.md's recipes: a unit file to write
@@ -189,5 +190,73 @@ func TestDocRecipesUnderSystemd(t *testing.T) {
 	}
 	if again := c.must("systemctl show -p MainPID --value gohttp-smol.service"); again != pid {
 		t.Errorf("the renewal restarted the server (%s -> %s)", strings.TrimSpace(pid), strings.TrimSpace(again))
+	}
+}
+
+// TestEC2UserDataUnderSystemd runs DEPLOY.md's EC2 user data script, as
+// printed, on a fresh systemd container, with only its two settings pointed
+// at a local copy of the .deb (curl fetches file:// URLs too). A wrong
+// sha256 must stop it before anything is installed.
+func TestEC2UserDataUnderSystemd(t *testing.T) {
+	deploytest.NeedTool(t, "docker")
+	needRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if _, err := run(ctx, "docker", "info"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("docker daemon not answering (CI=true): %v", err)
+		}
+		t.Skipf("docker daemon not answering: %v", err)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "DEPLOY.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ec2, _ := strings.Cut(string(doc), "## EC2")
+	m := regexp.MustCompile("(?s)```bash\n(#!/bin/bash\n.*?)```").FindStringSubmatch(ec2)
+	if m == nil {
+		t.Fatal("DEPLOY.md's EC2 section has no ```bash block starting with #!/bin/bash")
+	}
+	script := m[1]
+	ensureSystemdImage(t, ctx)
+
+	dist := deploytest.Dist(t)
+	deb := filepath.Join(dist, "gohttp-smol.deb")
+	if _, err := run(ctx, "go", "run", "../cmd/mkdeb", "-dist", dist, "-deploy", ".", "-o", deb); err != nil {
+		t.Fatal(err)
+	}
+	sum, _, err := manifest.HashFile(deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startSystemd(t, ctx)
+	if _, err := run(ctx, "docker", "cp", deb, c.name+":/root/gohttp-smol.deb"); err != nil {
+		t.Fatal(err)
+	}
+	userData := func(sha string) string {
+		s := regexp.MustCompile(`(?m)^DEB_URL=.*$`).ReplaceAllString(script, "DEB_URL=file:///root/gohttp-smol.deb")
+		return regexp.MustCompile(`(?m)^DEB_SHA256=.*$`).ReplaceAllString(s, "DEB_SHA256="+sha)
+	}
+	for _, l := range []string{"DEB_URL=file:///", "DEB_SHA256=" + sum} {
+		if !strings.Contains(userData(sum), l) {
+			t.Fatalf("the user data has no %s line to set:\n%s", strings.Split(l, "=")[0], script)
+		}
+	}
+	// A tampered download: sha256sum -c fails, set -e stops the script.
+	if out, err := c.sh("cat > /root/user-data <<'EOF'\n" + userData(strings.Repeat("0", 64)) + "EOF\nbash /root/user-data"); err == nil {
+		t.Fatalf("user data with a wrong sha256 succeeded:\n%s", out)
+	}
+	if _, err := c.sh("dpkg -s gohttp-smol"); err == nil {
+		t.Fatal("user data with a wrong sha256 installed the package")
+	}
+
+	if out, err := c.sh("cat > /root/user-data <<'EOF'\n" + userData(sum) + "EOF\nbash /root/user-data"); err != nil {
+		t.Fatalf("user data: %v\n%s", err, out)
+	}
+	if got := c.must("systemctl is-enabled gohttp-smol.socket gohttp-smol.service"); got != "enabled\nenabled\n" {
+		t.Errorf("after the user data the units are %q, want enabled (they must come back after a reboot)", got)
+	}
+	if body := c.must("curl -fsS http://localhost/"); !strings.Contains(body, "gohttp-smol is running") {
+		t.Errorf("GET / = %q after the user data", body)
 	}
 }
