@@ -244,3 +244,25 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestBinaryFlag packages a binary named on the command line, with no
+// manifest: version and time come from -version and SOURCE_DATE_EPOCH.
+func TestBinaryFlag(t *testing.T) {
+	dpkgDeb(t, "--version")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.deb")
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	if _, _, err := mkdeb(t, "-dist", dir, "-deploy", deployDir, "-binary", deploytest.Server(t), "-o", out); err == nil || !strings.Contains(err.Error(), "-binary needs -version") {
+		t.Fatalf("-binary without -version: %v, want an error asking for -version", err)
+	}
+	if _, _, err := mkdeb(t, "-dist", dir, "-deploy", deployDir, "-binary", deploytest.Server(t), "-version", "2.0.0", "-o", out); err == nil || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH") {
+		t.Fatalf("-binary without SOURCE_DATE_EPOCH: %v, want an error asking for it", err)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	if _, _, err := mkdeb(t, "-dist", dir, "-deploy", deployDir, "-binary", deploytest.Server(t), "-version", "2.0.0", "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	if info := dpkgDeb(t, "--field", out, "Version"); strings.TrimSpace(info) != "2.0.0" {
+		t.Errorf("Version = %q, want 2.0.0", info)
+	}
+}

@@ -25,19 +25,20 @@ if [ -z "$site" ]; then
 	head -c 10485760 /dev/urandom >"$site/big.bin"
 fi
 
-port=$(( 20000 + $$ % 20000 ))
-"$bin" --addr "127.0.0.1:$port" --log-format off "$site" &
+"$bin" --addr 127.0.0.1:0 --log-format off "$site" >"$tmp/log" 2>&1 &
 pid=$!
 i=0
-until curl -fs -o /dev/null "http://127.0.0.1:$port/healthz"; do
-	i=$((i + 1)); [ $i -lt 100 ] || { echo "measure-rss.sh: server did not start" >&2; exit 1; }
+# The server names the port it was given in its start-up line.
+until addr=$(sed -n 's/.*msg=serving.* addr=\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$tmp/log") && [ -n "$addr" ] &&
+	curl -fs -o /dev/null "http://$addr/healthz"; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "measure-rss.sh: server did not start:" >&2; cat "$tmp/log" >&2; exit 1; }
 	sleep 0.05
 done
 kib() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" /proc/$pid/status; }
 echo "idle:            VmRSS $(kib VmRSS) KiB"
 for path in / /app.js /big.bin; do
 	hdr=; [ "$path" = /app.js ] && hdr="Accept-Encoding: gzip"
-	wrk -t 2 -c "$conns" -d "$duration" ${hdr:+-H "$hdr"} "http://127.0.0.1:$port$path" >"$tmp/wrk.txt"
+	wrk -t 2 -c "$conns" -d "$duration" ${hdr:+-H "$hdr"} "http://$addr$path" >"$tmp/wrk.txt"
 	printf '%-16s %s req/s, VmRSS %s KiB, peak VmHWM %s KiB\n' "$path:" \
 		"$(sed -n 's/^Requests\/sec:[[:space:]]*//p' "$tmp/wrk.txt")" "$(kib VmRSS)" "$(kib VmHWM)"
 done
