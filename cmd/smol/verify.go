@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/build"
 	"github.com/gohttp-smol/gohttp-smol/internal/builderimage"
@@ -153,8 +154,15 @@ func rebuildVariation(ctx context.Context, s setup, m manifest.Manifest, v strin
 	host := p.HostLayout(scratch)
 	rec := build.Record{ToolVersion: toolVersion()}
 	if s.engine == "native" {
+		var as *syscall.Credential
+		if p.UID != os.Getuid() {
+			as = &syscall.Credential{Uid: uint32(p.UID), Gid: uint32(p.GID)}
+		}
 		gobin, err := nativeGo(ctx, p.GoVersion)
 		if err != nil {
+			// A fetched toolchain lives in the caller's module cache, which
+			// the second user may not reach: run it as the caller.
+			as = nil
 			// Not the pinned version on PATH: take the exact toolchain the go
 			// command downloads and checksum-verifies for GOTOOLCHAIN.
 			goroot, src, terr := builderimage.Toolchain(ctx, p.GoVersion, log)
@@ -164,7 +172,7 @@ func rebuildVariation(ctx context.Context, s setup, m manifest.Manifest, v strin
 			gobin = filepath.Join(goroot, "bin", "go")
 			fmt.Fprintf(log, "smol: native toolchain %s\n", src)
 		}
-		x = &engine.Native{Go: gobin, Host: host}
+		x = &engine.Native{Go: gobin, Host: host, As: as}
 	} else {
 		var err error
 		x, host, err = s.executor(ctx, p, scratch)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
@@ -93,10 +94,14 @@ func quoteWord(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// run starts argv with env and waits; interactive attaches the caller's stdin. cleanup, when not nil, is called after
+// run starts argv with env and waits, as cred's user when not nil;
+// interactive attaches the caller's stdin. cleanup, when not nil, is called after
 // a cancelled run to make sure nothing is left behind.
-func run(ctx context.Context, argv, env []string, dir string, interactive bool, stdout, stderr io.Writer, cleanup func()) error {
+func run(ctx context.Context, argv, env []string, dir string, cred *syscall.Credential, interactive bool, stdout, stderr io.Writer, cleanup func()) error {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	if interactive {
 		cmd.Stdin = os.Stdin
 	}

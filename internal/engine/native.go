@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
 )
@@ -18,6 +19,10 @@ import (
 type Native struct {
 	Go   string      // path of the go command
 	Host plan.Layout // the directories, used as they are
+	// As, when not nil, runs the go command as another user (smol verify,
+	// run as root, rebuilds as a second uid). The toolchain must be
+	// readable by that user.
+	As *syscall.Credential
 }
 
 // Name implements Executor.
@@ -45,7 +50,7 @@ func (n *Native) path() string {
 func (n *Native) Run(ctx context.Context, s plan.Step, stdout, stderr io.Writer) error {
 	env := append([]string{"PATH=" + n.path()}, s.Env...)
 	argv := append([]string{n.Go}, s.Args[1:]...)
-	return run(ctx, argv, env, s.Dir, s.Interactive, stdout, stderr, nil)
+	return run(ctx, argv, env, s.Dir, n.As, s.Interactive, stdout, stderr, nil)
 }
 
 // GoVersion reports the version of the go command at gobin, asked with
