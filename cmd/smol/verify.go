@@ -77,8 +77,12 @@ Flags:
 	if uid == 0 {
 		uid, gid = verifyUID, verifyUID
 	}
+	// Inside the pinned golang image (a CI job with SMOL_ENGINE=native) there
+	// is no container engine: the rebuild itself is native there.
 	variations := []string{"container"}
-	if *native {
+	if s.engine == "native" {
+		variations = []string{"native"}
+	} else if *native {
 		variations = append(variations, "native")
 	}
 	for _, ref := range images {
