@@ -134,6 +134,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	// HEAD now, unless the server's clone below says which commit it built:
+	// other commits may land while the proof runs.
+	revision := headRevision(ctx, repoDir)
 	var results []Result
 	for _, s := range subjects {
 		r, err := Prove(ctx, env, s)
@@ -141,10 +144,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: %w", s.Name, err)
 		}
 		results = append(results, r)
+		if s.Module == "" {
+			revision = r.Checkout.Revision
+		}
 	}
 	rep := Report{
 		Date:      start.UTC().Format("2006-01-02"),
-		Revision:  headRevision(ctx, repoDir),
+		Revision:  revision,
 		GoVersion: "go" + env.Pin,
 		Platforms: *platforms,
 		Command:   "make proof",

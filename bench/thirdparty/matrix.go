@@ -123,6 +123,7 @@ func Prove(ctx context.Context, e Env, s Subject) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	co.Revision = headRevision(ctx, a)
 	res.Checkout = co
 	if err := gitClone(ctx, a, b); err != nil {
 		return res, err

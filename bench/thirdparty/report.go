@@ -21,7 +21,7 @@ const (
 // Report is one run of the proof.
 type Report struct {
 	Date      string // UTC, YYYY-MM-DD
-	Revision  string // this repository's HEAD
+	Revision  string // the commit of this repository the server was built from
 	GoVersion string
 	Platforms string
 	Command   string // what reproduces it
@@ -52,7 +52,7 @@ func (r Report) Markdown() string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("%s\n## Reproducibility proof: smol on this server and on third-party code\n\n", beginMarker)
 	p("Reproduce with `%s` (`go run ./bench/thirdparty`; not part of `make test`, which runs one module on one platform).\n", r.Command)
-	p("Run %s at %s, %s, platforms %s, %d CPUs shared with other work; the whole run took %.1f min.\n\n",
+	p("Run %s on this repository at %s, %s, platforms %s, %d CPUs shared with other work; the whole run took %.1f min.\n\n",
 		r.Date, r.Revision, r.GoVersion, r.Platforms, r.CPUs, r.Minutes)
 
 	total, same := 0, 0
@@ -80,7 +80,7 @@ func (r Report) Markdown() string {
 	}
 	p("\n`verify container` and `verify native` are the two variations of one `smol verify --native --json`.\n\n")
 
-	p("### Subjects\n\n| subject | module | shape | changes before building |\n|---|---|---|---|\n")
+	p("### Subjects\n\n| subject | module | shape | changes before building | commit built |\n|---|---|---|---|---|\n")
 	for _, res := range r.Results {
 		s := res.Subject
 		mod := "this repository"
@@ -91,7 +91,7 @@ func (r Report) Markdown() string {
 		if notes == "" {
 			notes = "none"
 		}
-		p("| %s | %s | %s | %s |\n", s.Name, mod, s.Shape, notes)
+		p("| %s | %s | %s | %s | %s |\n", s.Name, mod, s.Shape, notes, res.Checkout.Revision)
 	}
 
 	p("\n### Matrix (sha256, first 16 hex digits)\n\n| output |")

@@ -97,8 +97,9 @@ func selectSubjects(list string) ([]Subject, error) {
 // Checkout is a subject's source, ready for smol: a git repository with one
 // commit (third-party) or a clone of this repository's HEAD.
 type Checkout struct {
-	Dir   string
-	Notes []string // what was changed in the third-party source, for the report
+	Dir      string
+	Revision string   // the commit built, abbreviated
+	Notes    []string // what was changed in the third-party source, for the report
 }
 
 // checkout puts s's source in dir.
@@ -337,7 +338,7 @@ func gitClone(ctx context.Context, src, dst string) error {
 	return err
 }
 
-// headRevision is this repository's HEAD, for the report.
+// headRevision is the abbreviated HEAD of the repository at repo.
 func headRevision(ctx context.Context, repo string) string {
 	out, err := exec.CommandContext(ctx, "git", "-C", repo, "rev-parse", "--short=12", "HEAD").Output()
 	if err != nil {
