@@ -1,0 +1,159 @@
+// Command buildbench measures smol's build figures of issue 2 in one run and
+// writes them into the build section of BENCHMARKS.md:
+//
+//   - a no-change rebuild of the server with warm caches, against the seed
+//     repository's build recipe run in the same builder image;
+//   - a rebuild after a one-line change;
+//   - a cold build (empty caches) against the host's go command with the
+//     same flags, in interleaved rounds;
+//   - where a warm rebuild's time goes (image lookup, container start, go
+//     build with cache hits, link, static check and hashing).
+//
+// Usage (`make bench-build` runs it from the repository root):
+//
+//	go run ./bench/buildbench [flags]
+//	go run ./bench/buildbench -from-json bench/results/build.json   # re-render only
+//
+// It never touches the repository it measures: it clones it into a
+// temporary directory, builds smol from that clone, and makes every change
+// there. Only BENCHMARKS.md (its own section, between the markers
+// <!-- bench:build:begin --> and <!-- bench:build:end -->), the raw results
+// (-json) and the log next to them are written in the repository.
+//
+// It needs git, go, and docker with the builder image smol would use (here
+// smol/go:<pinned version>, which `smol image` makes); the cold rounds and the
+// seed recipe download modules through the module proxy. The defaults take
+// about 10 minutes on 2 busy cores, most of it in cold builds and the seed.
+//
+// Exit status: 0 when the benchmark ran, whether or not the targets were met
+// (the report says); 1 when a measurement failed; 2 on a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "buildbench:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage marks a usage error whose message has been printed.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("buildbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	fs.StringVar(&cfg.repo, "repo", ".", "repository `dir` to measure (cloned, never modified)")
+	fs.StringVar(&cfg.pkg, "pkg", "./cmd/gohttp-smol", "main `package` to build")
+	fs.StringVar(&cfg.edit, "edit", "internal/server/server.go", "`file` the one-line change is appended to (in the clone)")
+	fs.StringVar(&cfg.smolBin, "smol", "", "smol `binary` to measure (default: built from the clone's HEAD)")
+	fs.IntVar(&cfg.runs, "runs", 5, "warm `rounds`: one no-change and one one-line-change rebuild each")
+	fs.IntVar(&cfg.seedRuns, "seed-runs", 3, "seed recipe `runs`, one in each of the first warm rounds")
+	fs.IntVar(&cfg.coldRounds, "cold-rounds", 3, "cold `rounds`: one native and one smol build each")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the scratch directory")
+	benchmarks := fs.String("benchmarks", "BENCHMARKS.md", "`file` whose build section is rewritten (relative to -repo)")
+	jsonPath := fs.String("json", "bench/results/build.json", "raw results `file`, with build.log beside it (relative to -repo); \"\" for none")
+	fromJSON := fs.String("from-json", "", "re-render the section from this results `file` and measure nothing")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: go run ./bench/buildbench [flags]\n\nMeasure smol's build figures and rewrite the build section of BENCHMARKS.md.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "buildbench: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	if cfg.runs < 1 || cfg.seedRuns < 0 || cfg.coldRounds < 0 {
+		fmt.Fprintln(stderr, "buildbench: -runs must be at least 1, -seed-runs and -cold-rounds at least 0")
+		return errUsage
+	}
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(cfg.repo, p)
+	}
+	say := func(format string, args ...any) { fmt.Fprintf(stderr, "buildbench: "+format+"\n", args...) }
+
+	var res *results
+	if *fromJSON != "" {
+		var err error
+		if res, err = loadJSON(*fromJSON); err != nil {
+			return err
+		}
+	} else {
+		repo, err := filepath.Abs(cfg.repo)
+		if err != nil {
+			return err
+		}
+		cfg.repo = repo
+		cfg.command = "go run ./bench/buildbench"
+		if len(args) > 0 {
+			cfg.command += " " + shellLine(args)
+		}
+		log := io.Discard
+		if *jsonPath != "" {
+			if err := os.MkdirAll(filepath.Dir(rel(*jsonPath)), 0o755); err != nil {
+				return err
+			}
+			logPath := strings.TrimSuffix(rel(*jsonPath), filepath.Ext(*jsonPath)) + ".log"
+			f, err := os.Create(logPath)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			log = f
+			say("log of every command: %s", logPath)
+		}
+		if res, err = bench(ctx, cfg, &runner{log: log}, say); err != nil {
+			return err
+		}
+		if *jsonPath != "" {
+			if err := saveJSON(rel(*jsonPath), res); err != nil {
+				return err
+			}
+		}
+	}
+	section := markdown(res)
+	if err := writeSection(rel(*benchmarks), section); err != nil {
+		return err
+	}
+	for _, v := range verdicts(res) {
+		status := "n/a "
+		if v.Known {
+			status = "FAIL"
+			if v.Pass {
+				status = "pass"
+			}
+		}
+		fmt.Fprintf(stdout, "%s  %-34s %s (target %s)\n", status, v.Name, v.Got, v.Target)
+	}
+	say("wrote the build section of %s", rel(*benchmarks))
+	return nil
+}
