@@ -107,3 +107,18 @@ PROOF_FLAGS ?=
 proof: $(SMOL)
 	go run ./bench/thirdparty -smol $(SMOL) $(PROOF_FLAGS)
 # --- end proof ------------------------------------------------------------------
+
+# --- bench-build (issue 2 figures): smol's build times (bench/buildbench) ------
+# In one run, from a scratch clone (the tree is never touched): warm no-change
+# and one-line-change rebuilds of ./cmd/gohttp-smol with smol against the seed
+# recipe in the same builder image, cold builds against native go in
+# interleaved rounds, and a breakdown of a warm rebuild. Rewrites the
+# bench:build section of BENCHMARKS.md; raw JSON and a log of every command in
+# bench/results/. ~10 minutes on 2 shared cores; not run by .ci/run.
+# BENCH_BUILD_FLAGS passes flags, e.g. BENCH_BUILD_FLAGS="-runs 7 -keep".
+BENCH_BUILD_FLAGS ?=
+
+.PHONY: bench-build
+bench-build:
+	go run ./bench/buildbench $(BENCH_BUILD_FLAGS)
+# --- end bench-build ------------------------------------------------------------
