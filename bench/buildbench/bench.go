@@ -117,7 +117,21 @@ type probes struct {
 	OutputSize                          int64
 }
 
-// bench runs every measurement.
+// session is one benchmark run: what it needs to run builds and what it
+// found so far.
+type session struct {
+	cfg     config
+	r       *runner
+	say     func(string, ...any)
+	res     *results
+	scratch string       // temporary directory holding all of the below
+	src     string       // the scratch clone
+	smol    string       // smol binary
+	mod     gomod.Module // the clone's module
+}
+
+// bench runs every measurement, in a scratch directory it removes (unless
+// -keep, or on failure, when it says where it is).
 func bench(ctx context.Context, cfg config, r *runner, say func(string, ...any)) (_ *results, err error) {
 	scratch, err := os.MkdirTemp("", "buildbench-")
 	if err != nil {
@@ -132,76 +146,101 @@ func bench(ctx context.Context, cfg config, r *runner, say func(string, ...any))
 			say("%v", rmErr)
 		}
 	}()
-	res := &results{Command: cfg.command, Date: time.Now().UTC(), Package: cfg.pkg,
-		Platform: runtime.GOOS + "/" + runtime.GOARCH, EditFile: cfg.edit}
-	res.Machine = readMachine()
-	res.Machine.LoadStart = loadAvg()
-
-	// --- set-up ---
-	src := filepath.Join(scratch, "src")
-	res.Scratch, res.Src = scratch, src
-	say("cloning %s into %s", cfg.repo, src)
-	if _, err := r.output(ctx, "", "git", "clone", "--quiet", cfg.repo, src); err != nil {
+	s := &session{cfg: cfg, r: r, say: say, scratch: scratch, src: filepath.Join(scratch, "src")}
+	s.res = &results{Command: cfg.command, Date: time.Now().UTC(), Package: cfg.pkg,
+		Platform: runtime.GOOS + "/" + runtime.GOARCH, EditFile: cfg.edit,
+		Scratch: scratch, Src: s.src, Machine: readMachine()}
+	s.res.Machine.LoadStart = loadAvg()
+	if err := s.setup(ctx); err != nil {
 		return nil, err
 	}
-	if res.Revision, err = r.output(ctx, src, "git", "rev-parse", "HEAD"); err != nil {
-		return nil, err
-	}
-	if res.Describe, err = r.output(ctx, src, "git", "describe", "--tags", "--always", "--dirty"); err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(src, cfg.edit)); err != nil {
-		return nil, fmt.Errorf("-edit: %w", err)
-	}
-	mod, err := gomod.Read(src)
+	lastNative, lastSmol, err := s.cold(ctx)
 	if err != nil {
 		return nil, err
 	}
-	smol := cfg.smolBin
-	if smol == "" {
-		smol = filepath.Join(scratch, "smol")
-		say("building smol from the clone")
-		if _, _, err := r.run(ctx, job{dir: src, env: append(os.Environ(), "CGO_ENABLED=0"),
-			argv: []string{"go", "build", "-o", smol, "./cmd/smol"}}); err != nil {
-			return nil, err
+	if err := s.warm(ctx, lastNative, lastSmol); err != nil {
+		return nil, err
+	}
+	s.res.Machine.LoadEnd = loadAvg()
+	return s.res, nil
+}
+
+// setup clones the repository, builds smol and records versions.
+func (s *session) setup(ctx context.Context) error {
+	res, r := s.res, s.r
+	s.say("cloning %s into %s", s.cfg.repo, s.src)
+	if _, err := r.output(ctx, "", "git", "clone", "--quiet", s.cfg.repo, s.src); err != nil {
+		return err
+	}
+	var err error
+	if res.Revision, err = r.output(ctx, s.src, "git", "rev-parse", "HEAD"); err != nil {
+		return err
+	}
+	if res.Describe, err = r.output(ctx, s.src, "git", "describe", "--tags", "--always", "--dirty"); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(s.src, s.cfg.edit)); err != nil {
+		return fmt.Errorf("-edit: %w", err)
+	}
+	if s.mod, err = gomod.Read(s.src); err != nil {
+		return err
+	}
+	s.smol = s.cfg.smolBin
+	if s.smol == "" {
+		s.smol = filepath.Join(s.scratch, "smol")
+		s.say("building smol from the clone")
+		if _, _, err := r.run(ctx, job{dir: s.src, env: append(os.Environ(), "CGO_ENABLED=0"),
+			argv: []string{"go", "build", "-o", s.smol, "./cmd/smol"}}); err != nil {
+			return err
 		}
 	}
-	if res.Versions.Smol, err = r.output(ctx, src, smol, "version"); err != nil {
-		return nil, err
+	if res.Versions.Smol, err = r.output(ctx, s.src, s.smol, "version"); err != nil {
+		return err
 	}
 	if res.Versions.Smol == "smol devel" {
 		res.Versions.Smol += " at " + short(res.Revision)
 	}
-	if res.Versions.Go, err = r.output(ctx, src, "go", "version"); err != nil {
-		return nil, err
+	if res.Versions.Go, err = r.output(ctx, s.src, "go", "version"); err != nil {
+		return err
 	}
-	if res.Versions.Docker, err = r.output(ctx, src, "docker", "version", "--format", "client {{.Client.Version}}, server {{.Server.Version}}"); err != nil {
-		return nil, err
-	}
-	outName := build.ExecName(mod.Path, cfg.pkg) + "_" + runtime.GOOS + "_" + runtime.GOARCH
-	smolBuild := func(cache string) []string {
-		return []string{smol, "build", "--cache-dir", cache, cfg.pkg}
-	}
+	res.Versions.Docker, err = r.output(ctx, s.src, "docker", "version", "--format", "client {{.Client.Version}}, server {{.Server.Version}}")
+	return err
+}
 
-	// --- cold builds: native and smol, interleaved, order alternating ---
-	var lastNative, lastSmol string
-	for i := range cfg.coldRounds {
+// smolBuild is the smol command line of every build, with caches in cache.
+func (s *session) smolBuild(cache string) []string {
+	return []string{s.smol, "build", "--cache-dir", cache, s.cfg.pkg}
+}
+
+// output is where smol puts the binary it builds for this host.
+func (s *session) output() string {
+	return filepath.Join(s.src, "dist", build.ExecName(s.mod.Path, s.cfg.pkg)+"_"+runtime.GOOS+"_"+runtime.GOARCH)
+}
+
+func (s *session) native(dir string) nativeGo {
+	return nativeGo{src: s.src, dir: dir, pkg: s.cfg.pkg, version: s.res.Describe, exe: build.ExecName(s.mod.Path, s.cfg.pkg)}
+}
+
+// cold runs the cold rounds: a native and a smol build from empty caches
+// each, the order alternating so that neither always goes first. It
+// returns the last round's cache directories, which the warm rounds reuse.
+func (s *session) cold(ctx context.Context) (lastNative, lastSmol string, err error) {
+	res := s.res
+	for i := range s.cfg.coldRounds {
+		tag := fmt.Sprintf("cold round %d/%d", i+1, s.cfg.coldRounds)
 		round := coldRound{NativeFirst: i%2 == 0}
-		nat := nativeGo{src: src, dir: filepath.Join(scratch, fmt.Sprintf("cold-native-%d", i+1)),
-			pkg: cfg.pkg, version: res.Describe, exe: build.ExecName(mod.Path, cfg.pkg)}
+		nat := s.native(filepath.Join(s.scratch, fmt.Sprintf("cold-native-%d", i+1)))
+		smolCache := filepath.Join(s.scratch, fmt.Sprintf("cold-smol-%d", i+1))
 		res.ColdNative = nat.commands()
-		smolCache := filepath.Join(scratch, fmt.Sprintf("cold-smol-%d", i+1))
+		res.ColdSmol = shellLine(s.smolBuild(smolCache))
 		var nativeSum, smolSum string
-		runNative := func() error {
-			var err error
-			round.Native, round.NativeDeps, nativeSum, err = nat.cold(ctx, r)
-			say("cold round %d/%d: native go %s (download %s)", i+1, cfg.coldRounds, secs(round.Native), secs(round.NativeDeps))
+		runNative := func() (err error) {
+			round.Native, round.NativeDeps, nativeSum, err = nat.cold(ctx, s.r)
+			s.say("%s: native go %s (download %s)", tag, secs(round.Native), secs(round.NativeDeps))
 			return err
 		}
 		runSmol := func() error {
-			argv := smolBuild(smolCache)
-			res.ColdSmol = shellLine(argv)
-			wall, lines, err := r.run(ctx, job{dir: src, argv: argv})
+			wall, lines, err := s.r.run(ctx, job{dir: s.src, argv: s.smolBuild(smolCache)})
 			if err != nil {
 				return err
 			}
@@ -210,15 +249,14 @@ func bench(ctx context.Context, cfg config, r *runner, say func(string, ...any))
 				return err
 			}
 			round.Smol = wall
-			if s, ok := p.step("deps"); ok {
-				round.SmolDeps = s.Took
+			if st, ok := p.step("deps"); ok {
+				round.SmolDeps = st.Took
 			}
-			if s, ok := p.step("build " + res.Platform); ok {
-				round.SmolBuild = s.Took
+			if st, ok := p.step("build " + res.Platform); ok {
+				round.SmolBuild = st.Took
 			}
-			res.Image, res.ImageID = p.Image, p.ImageID
-			smolSum, _, err = manifest.HashFile(filepath.Join(src, "dist", outName))
-			say("cold round %d/%d: smol %s (deps %s, build %s)", i+1, cfg.coldRounds, secs(round.Smol), secs(round.SmolDeps), secs(round.SmolBuild))
+			s.say("%s: smol %s (deps %s, build %s)", tag, secs(round.Smol), secs(round.SmolDeps), secs(round.SmolBuild))
+			smolSum, _, err = manifest.HashFile(s.output())
 			return err
 		}
 		order := []func() error{runNative, runSmol}
@@ -227,134 +265,138 @@ func bench(ctx context.Context, cfg config, r *runner, say func(string, ...any))
 		}
 		for _, f := range order {
 			if err := f(); err != nil {
-				return nil, fmt.Errorf("cold round %d: %w", i+1, err)
+				return "", "", fmt.Errorf("%s: %w", tag, err)
 			}
 		}
 		res.SameBytes = nativeSum == smolSum && (i == 0 || res.SameBytes)
 		res.Cold = append(res.Cold, round)
-		// Each round's caches go once the next round has made its own; the
+		// A round's caches go when the next round has made its own; the
 		// last round's become the warm caches.
 		for _, d := range []string{lastNative, lastSmol} {
 			if d != "" {
 				if err := removeTree(d); err != nil {
-					return nil, err
+					return "", "", err
 				}
 			}
 		}
 		lastNative, lastSmol = nat.dir, smolCache
 	}
+	return lastNative, lastSmol, nil
+}
 
-	// --- warm caches: the last cold round's, or new ones filled now ---
-	warm := filepath.Join(scratch, "warm")
-	warmNative := nativeGo{src: src, dir: filepath.Join(scratch, "warm-native"),
-		pkg: cfg.pkg, version: res.Describe, exe: build.ExecName(mod.Path, cfg.pkg)}
-	for from, to := range map[string]string{lastSmol: warm, lastNative: warmNative.dir} {
-		if from != "" {
-			if err := os.Rename(from, to); err != nil {
-				return nil, fmt.Errorf("warm cache: %w", err)
+// warm runs the warm rounds with the caches the cold rounds left (or new
+// ones, filled by the warm-up builds): each round a no-change rebuild, a
+// one-line-change rebuild, the breakdown probes and, in the first
+// -seed-runs rounds, the seed recipe.
+func (s *session) warm(ctx context.Context, lastNative, lastSmol string) error {
+	res, r := s.res, s.r
+	cache := filepath.Join(s.scratch, "warm")
+	nat := s.native(filepath.Join(s.scratch, "warm-native"))
+	for _, mv := range [][2]string{{lastSmol, cache}, {lastNative, nat.dir}} {
+		if mv[0] != "" {
+			if err := os.Rename(mv[0], mv[1]); err != nil {
+				return fmt.Errorf("warm cache: %w", err)
 			}
 		}
 	}
-	say("warm-up builds")
-	if _, _, _, err := warmNative.cold(ctx, r); err != nil {
-		return nil, fmt.Errorf("warm-up: %w", err)
+	s.say("warm-up builds")
+	if _, _, _, err := nat.cold(ctx, r); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
 	}
-	_, lines, err := r.run(ctx, job{dir: src, argv: smolBuild(warm)})
+	_, lines, err := r.run(ctx, job{dir: s.src, argv: s.smolBuild(cache)})
 	if err != nil {
-		return nil, fmt.Errorf("warm-up: %w", err)
+		return fmt.Errorf("warm-up: %w", err)
 	}
 	p, err := parseProgress(lines)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res.Image, res.ImageID = p.Image, p.ImageID
-	res.SmolCommand = shellLine(smolBuild(warm))
+	res.SmolCommand = shellLine(s.smolBuild(cache))
+	res.SeedCommand = shellLine(seedCommand(s.src, res.Image, s.cfg.pkg, "NAME").argv)
 
 	// The probes run smol's own build step, read from --dry-run, so that
 	// they measure exactly what smol runs.
-	dry, err := r.output(ctx, src, append(smolBuild(warm)[:2], "--dry-run", "--cache-dir", warm, cfg.pkg)...)
+	dry, err := r.output(ctx, s.src, s.smol, "build", "--dry-run", "--cache-dir", cache, s.cfg.pkg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	step, err := buildCommand(dry, "build "+res.Platform)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	probeOut := filepath.Join(scratch, "probe-out")
+	probeOut := filepath.Join(s.scratch, "probe-out")
 	if err := os.MkdirAll(probeOut, 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	pr, err := newProber(step, res.Image, probeOut, os.Getpid())
-	pr.native = warmNative
 	if err != nil {
-		return nil, err
+		return err
 	}
+	pr.native = nat
 
-	editPath := filepath.Join(src, cfg.edit)
+	editPath := filepath.Join(s.src, s.cfg.edit)
 	orig, err := os.ReadFile(editPath)
 	if err != nil {
-		return nil, fmt.Errorf("-edit: %w", err)
+		return fmt.Errorf("-edit: %w", err)
 	}
 	res.EditLine = `var _ = "buildbench edit N"`
 	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
 
-	res.SeedCommand = shellLine(seedCommand(src, res.Image, cfg.pkg, "NAME").argv)
+	for i := range s.cfg.runs {
+		tag := fmt.Sprintf("round %d/%d", i+1, s.cfg.runs)
 
-	for i := range cfg.runs {
-		tag := fmt.Sprintf("round %d/%d", i+1, cfg.runs)
-
-		// No-change rebuild.
-		wall, lines, err := r.run(ctx, job{dir: src, argv: smolBuild(warm)})
+		wall, lines, err := r.run(ctx, job{dir: s.src, argv: s.smolBuild(cache)})
 		if err != nil {
-			return nil, fmt.Errorf("%s: no-change rebuild: %w", tag, err)
+			return fmt.Errorf("%s: no-change rebuild: %w", tag, err)
 		}
 		p, err := parseProgress(lines)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.NoChange = append(res.NoChange, wall)
 		res.Phases = append(res.Phases, splitPhases(p, wall, "build "+res.Platform))
 
-		// One-line change, then the file restored byte for byte.
+		// The appended line is new to the build cache every time (nonce
+		// and round), and the file is restored byte for byte after.
 		edited := fmt.Appendf(append([]byte(nil), orig...), "\nvar _ = \"buildbench edit %s-%d\"\n", nonce, i)
 		if err := os.WriteFile(editPath, edited, 0o644); err != nil {
-			return nil, err
+			return err
 		}
-		ewall, _, err := r.run(ctx, job{dir: src, argv: smolBuild(warm)})
+		ewall, _, err := r.run(ctx, job{dir: s.src, argv: s.smolBuild(cache)})
 		if rerr := os.WriteFile(editPath, orig, 0o644); rerr != nil {
-			return nil, fmt.Errorf("restore %s: %w", cfg.edit, rerr)
+			return fmt.Errorf("restore %s: %w", s.cfg.edit, rerr)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: one-line change: %w", tag, err)
+			return fmt.Errorf("%s: one-line change: %w", tag, err)
 		}
 		res.Edit = append(res.Edit, ewall)
 
-		if err := pr.probe(ctx, r, &res.Probes, mod.Path, cfg.pkg, filepath.Join(src, "dist", outName)); err != nil {
-			return nil, fmt.Errorf("%s: %w", tag, err)
+		if err := pr.probe(ctx, r, &res.Probes, s.mod.Path, s.cfg.pkg, s.output()); err != nil {
+			return fmt.Errorf("%s: %w", tag, err)
 		}
 
 		line := fmt.Sprintf("%s: smol no-change %s, one-line change %s", tag, secs(wall), secs(ewall))
-		if i < cfg.seedRuns {
+		if i < s.cfg.seedRuns {
 			name := fmt.Sprintf("buildbench-%d-seed-%d", os.Getpid(), i+1)
-			s := seedCommand(src, res.Image, cfg.pkg, name)
-			s.cleanup = func() { removeContainer(name) }
-			swall, _, err := r.run(ctx, s)
+			seed := seedCommand(s.src, res.Image, s.cfg.pkg, name)
+			seed.cleanup = func() { removeContainer(name) }
+			swall, _, err := r.run(ctx, seed)
 			if err != nil {
-				return nil, fmt.Errorf("%s: seed recipe: %w", tag, err)
+				return fmt.Errorf("%s: seed recipe: %w", tag, err)
 			}
 			res.Seed = append(res.Seed, swall)
 			line += ", seed " + secs(swall)
 		}
-		say("%s", line)
+		s.say("%s", line)
 	}
-	if cfg.runs < cfg.seedRuns {
-		say("note: only %d seed runs (one per warm round)", cfg.runs)
+	if s.cfg.runs < s.cfg.seedRuns {
+		s.say("note: only %d seed runs (one per warm round)", s.cfg.runs)
 	}
-	if diff, err := r.output(ctx, src, "git", "status", "--porcelain", "--untracked-files=no"); err != nil || diff != "" {
-		return nil, fmt.Errorf("scratch copy not restored after the one-line changes: %q %v", diff, err)
+	if diff, err := r.output(ctx, s.src, "git", "status", "--porcelain", "--untracked-files=no"); err != nil || diff != "" {
+		return fmt.Errorf("scratch clone not restored after the one-line changes: %q %v", diff, err)
 	}
-	res.Machine.LoadEnd = loadAvg()
-	return res, nil
+	return nil
 }
 
 // nativeGo builds the package with the host's go command, with the flags
