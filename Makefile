@@ -6,6 +6,8 @@
 #   make test     the whole test suite (unit, real sockets, real containers)
 #   make verify   rebuild from a clean copy and prove the bytes are identical
 #   make clean    remove dist/ and bin/
+#   make bench    server benchmark against nginx, Caddy, lighttpd (BENCHMARKS.md)
+#   make bench-build  build-time benchmark; make proof: reproducibility matrix
 #
 # Where the host has Go, smol is built with it; where it has only Docker,
 # smol is built by a plain `docker run` of the pinned golang image and then
@@ -76,7 +78,8 @@ bench: build
 #                    (cmd/mknomad; NOMAD_ARCH=arm64 for arm64 clients)
 #   make test-deps   apt-get install the tools the tests drive (CI jobs, as root)
 NOMAD_ARCH ?= amd64
-TEST_DEBS  := ca-certificates curl git make nghttp2-client systemd dpkg podman debootstrap
+TEST_DEBS  := ca-certificates curl git make nghttp2-client systemd dpkg podman debootstrap \
+              nginx-light caddy lighttpd wrk
 
 .PHONY: deb deb-check nomad-job test-deps
 
