@@ -242,16 +242,16 @@ func (s *setup) prepare(ctx context.Context, pkgs []string, getenv func(string) 
 	return p, x, host, rec, nil
 }
 
+const buildUsage = `usage: smol build [flags] [packages]
+
+Build static binaries of the packages (default .) into dist/NAME_OS_ARCH.
+`
+
 func runBuild(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("smol build", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("smol build", buildUsage, stderr)
 	var s setup
 	s.register(fs, getenv)
 	dryRun := fs.Bool("dry-run", false, "print the engine commands, shell-quoted, and run nothing")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: smol build [flags] [packages]\n\nBuild static binaries of the packages (default .) into dist/NAME_OS_ARCH.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -12,17 +11,19 @@ import (
 	"github.com/gohttp-smol/gohttp-smol/internal/gomod"
 )
 
+const imageUsage = `usage: smol image [flags]
+
+Make the builder image smol/go:<version> from the exact pinned Go toolchain
+(the host's when it matches, else the one the go command downloads and verifies)
+and load it into the engine. The same toolchain gives the same image ID everywhere.
+`
+
 func runImage(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("smol image", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("smol image", imageUsage, stderr)
 	dir := fs.String("C", ".", "module root `dir`ectory whose go.mod pins the toolchain")
 	eng := fs.String("engine", getenv("SMOL_ENGINE"), "`engine`: docker or podman")
 	goVersion := fs.String("go", "", "Go `version` to use instead of go.mod's pin, e.g. 1.26.8")
 	tag := fs.String("tag", "", "image `tag` (default smol/go:<version>)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: smol image [flags]\n\nMake the builder image smol/go:<version> from the exact pinned Go toolchain\n(the host's when it matches, else the one the go command downloads and verifies)\nand load it into the engine. The same toolchain gives the same image ID everywhere.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}

@@ -127,3 +127,15 @@ func toolVersion() string {
 	}
 	return "devel"
 }
+
+// newFlagSet returns a flag set for a subcommand that reports errors to
+// stderr and, asked for help, prints usage there: the text, then the flags.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,16 +15,17 @@ import (
 
 var execLookPath = exec.LookPath
 
+const testUsage = `usage: smol test [flags] [-- go test args]
+
+Run go test (default ./...) in the pinned build environment: same image,
+caches and uid as smol build, no network.
+`
+
 func runTest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("smol test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("smol test", testUsage, stderr)
 	var s setup
 	s.register(fs, getenv)
 	dryRun := fs.Bool("dry-run", false, "print the engine commands and run nothing")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: smol test [flags] [-- go test args]\n\nRun go test (default ./...) in the pinned build environment: same image,\ncaches and uid as smol build, no network.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
@@ -50,16 +50,17 @@ func runTest(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
+const shellUsage = `usage: smol shell [flags]
+
+Open an interactive shell in the build environment: the builder image with the
+source at /src (read-only), the caches mounted and the build's environment set.
+`
+
 func runShell(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("smol shell", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("smol shell", shellUsage, stderr)
 	var s setup
 	s.register(fs, getenv)
 	shell := fs.String("shell", "bash", "`shell` to run in the image (bash in the official image; smol's own image has none)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: smol shell [flags]\n\nOpen an interactive shell in the build environment: the builder image with the\nsource at /src (read-only), the caches mounted and the build's environment set.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}

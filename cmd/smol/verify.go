@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,8 +30,13 @@ const verifyUID = 12345
 var errVerifyFailed = errors.New("verification failed: the rebuilt bytes differ or a rebuild failed (see above)")
 
 func runVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("smol verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("smol verify", fmt.Sprintf(`usage: smol verify [flags]
+
+Rebuild every output in dist/manifest.json from a clean copy of the source
+(git archive of the recorded revision), at another path, with empty caches,
+as another user (uid %d when smol runs as root), and compare with
+dist/SHA256SUMS. Exit 0 only when every rebuilt file is identical.
+`, verifyUID), stderr)
 	var s setup
 	fs.StringVar(&s.dir, "C", ".", "module root `dir`ectory")
 	fs.StringVar(&s.engine, "engine", getenv("SMOL_ENGINE"), "`engine` for the rebuild: docker or podman (env SMOL_ENGINE)")
@@ -42,18 +46,6 @@ func runVerify(ctx context.Context, args []string, getenv func(string) string, s
 	var images listFlag
 	fs.Var(&images, "image", "also rebuild with this builder `image` of the same Go version, repeatable")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, `usage: smol verify [flags]
-
-Rebuild every output in dist/manifest.json from a clean copy of the source
-(git archive of the recorded revision), at another path, with empty caches,
-as another user (uid %d when smol runs as root), and compare with
-dist/SHA256SUMS. Exit 0 only when every rebuilt file is identical.
-
-Flags:
-`, verifyUID)
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
