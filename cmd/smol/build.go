@@ -121,7 +121,7 @@ func (s *setup) plan(ctx context.Context, pkgs []string, getenv func(string) str
 // executor returns the executor for p and the host side of its layout, with
 // scratch as the directory build steps write into.
 func (s *setup) executor(ctx context.Context, p plan.Plan, scratch string) (engine.Executor, plan.Layout, error) {
-	kind, bin, err := engine.Find(s.engine)
+	kind, _, err := engine.Find(s.engine)
 	if err != nil {
 		return nil, plan.Layout{}, err
 	}
@@ -138,11 +138,13 @@ func (s *setup) executor(ctx context.Context, p plan.Plan, scratch string) (engi
 		ca = engine.HostCABundle
 	}
 	return &engine.Container{
-		CABundle:    ca,
-		NoFile:      engine.NoFileLimit(),
-		Rootless:    kind == "podman" && os.Getuid() != 0,
-		Kind:        kind,
-		Bin:         bin,
+		CABundle: ca,
+		NoFile:   engine.NoFileLimit(),
+		Rootless: kind == "podman" && os.Getuid() != 0,
+		Kind:     kind,
+		// The CLI by name, as found on PATH: the command --dry-run
+		// prints is then one to paste anywhere.
+		Bin:         kind,
 		Image:       p.Image,
 		Host:        host,
 		UID:         p.UID,
