@@ -63,6 +63,9 @@ type results struct {
 	Phases   []phases        // smol's own progress lines during NoChange
 	Edit     []time.Duration // smol, warm caches, one line appended
 	Seed     []time.Duration
+	// RoundLoad is the 1-minute load average as each warm round started:
+	// how busy the shared machine was around those figures.
+	RoundLoad []string
 
 	Cold      []coldRound
 	SameBytes bool // native and smol cold builds gave identical binaries
@@ -345,6 +348,7 @@ func (s *session) warm(ctx context.Context, lastNative, lastSmol string) error {
 
 	for i := range s.cfg.runs {
 		tag := fmt.Sprintf("round %d/%d", i+1, s.cfg.runs)
+		res.RoundLoad = append(res.RoundLoad, strings.Fields(loadAvg())[0])
 
 		wall, lines, err := r.run(ctx, job{dir: s.src, argv: s.smolBuild(cache)})
 		if err != nil {

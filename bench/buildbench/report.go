@@ -165,6 +165,9 @@ func markdown(res *results) []byte {
 	w("- Native cold build: empty GOCACHE and GOMODCACHE in a new directory each round, then %s and %s, with the flags and environment of smol's plan (CGO_ENABLED=0, GOENV=off, GOWORK=off, GOTOOLCHAIN=local). Cold rounds alternate which of the two goes first.\n", native[0], native[1])
 	w("\nRaw runs (seconds): no change %s; one-line change %s; seed %s; cold native %s; cold smol %s.\n",
 		list(res.NoChange), list(res.Edit), list(res.Seed), list(natives), list(smols))
+	if len(res.RoundLoad) > 0 {
+		w("1-minute load average as each warm round began (%d CPUs: %d.0 keeps them all busy): %s.\n", m.NProc, m.NProc, strings.Join(res.RoundLoad, ", "))
+	}
 	w("%s\n", endMarker)
 	return b.Bytes()
 }

@@ -43,8 +43,9 @@ func fixture() *results {
 		Phases: []phases{
 			{Ready: 40 * time.Millisecond, Step: 1100 * time.Millisecond, Publish: 10 * time.Millisecond, Exit: 5 * time.Millisecond, Said: 1100 * time.Millisecond},
 		},
-		Edit: sec(1.5, 2.5, 1.6, 1.7, 1.8),
-		Seed: sec(30, 25, 40),
+		Edit:      sec(1.5, 2.5, 1.6, 1.7, 1.8),
+		Seed:      sec(30, 25, 40),
+		RoundLoad: []string{"4.10", "5.20", "3.90", "4.00", "4.50"},
 		Cold: []coldRound{
 			{NativeFirst: true, Native: 40 * time.Second, NativeDeps: 4 * time.Second, Smol: 48 * time.Second, SmolDeps: 7 * time.Second, SmolBuild: 40 * time.Second},
 			{Native: 50 * time.Second, NativeDeps: 5 * time.Second, Smol: 55 * time.Second, SmolDeps: 6 * time.Second, SmolBuild: 48 * time.Second},
