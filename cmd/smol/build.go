@@ -74,7 +74,11 @@ func (s *setup) plan(ctx context.Context, pkgs []string, getenv func(string) str
 	if err != nil {
 		return plan.Plan{}, err
 	}
-	src, err := source.Inspect(ctx, mod.Dir, getenv("SOURCE_DATE_EPOCH"))
+	out := s.out
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(mod.Dir, out)
+	}
+	src, err := source.Inspect(ctx, mod.Dir, getenv("SOURCE_DATE_EPOCH"), out)
 	if err != nil {
 		return plan.Plan{}, err
 	}
@@ -90,10 +94,6 @@ func (s *setup) plan(ctx context.Context, pkgs []string, getenv func(string) str
 	}
 	if root, err = filepath.Abs(root); err != nil {
 		return plan.Plan{}, err
-	}
-	out := s.out
-	if !filepath.IsAbs(out) {
-		out = filepath.Join(mod.Dir, out)
 	}
 	proxy := map[string]string{}
 	for _, k := range []string{"GOINSECURE", "GONOPROXY", "GONOSUMDB", "GOPRIVATE", "GOPROXY", "GOSUMDB"} {

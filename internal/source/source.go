@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -33,7 +34,10 @@ type Info struct {
 //
 // A directory that is not in a git checkout, or a host without git, is not an
 // error: the build is still reproducible, it just has no revision to record.
-func Inspect(ctx context.Context, dir, sourceDateEpoch string) (Info, error) {
+//
+// Untracked files that .gitignore does not cover make the tree dirty, except
+// those under the directories in ignore (smol's own output directory).
+func Inspect(ctx context.Context, dir, sourceDateEpoch string, ignore ...string) (Info, error) {
 	var info Info
 	if sourceDateEpoch != "" {
 		n, err := strconv.ParseInt(sourceDateEpoch, 10, 64)
@@ -54,6 +58,22 @@ func Inspect(ctx context.Context, dir, sourceDateEpoch string) (Info, error) {
 		return Info{}, err
 	}
 	info.Dirty = strings.HasSuffix(info.Describe, "-dirty")
+	if !info.Dirty {
+		// git describe --dirty looks at tracked files only, but go build
+		// compiles an untracked .go file too, and a rebuild from git archive
+		// would not have it: such a tree is dirty as well.
+		untracked, err := git(ctx, dir, "ls-files", "--others", "--exclude-standard", "--", ".")
+		if err != nil {
+			return Info{}, err
+		}
+		for _, f := range strings.Split(untracked, "\n") {
+			if f != "" && !under(filepath.Join(dir, f), ignore) {
+				info.Dirty = true
+				info.Describe += "-dirty"
+				break
+			}
+		}
+	}
 	if info.Epoch == 0 && sourceDateEpoch == "" {
 		ct, err := git(ctx, dir, "log", "-1", "--format=%ct", "HEAD")
 		if err != nil {
@@ -74,6 +94,16 @@ func (i Info) Version() string {
 		return "devel"
 	}
 	return i.Describe
+}
+
+// under reports whether path is one of dirs or inside one.
+func under(path string, dirs []string) bool {
+	for _, d := range dirs {
+		if rel, err := filepath.Rel(d, path); err == nil && filepath.IsLocal(rel) || path == d {
+			return true
+		}
+	}
+	return false
 }
 
 var errNotGit = errors.New("not a git checkout")

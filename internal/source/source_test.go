@@ -54,6 +54,25 @@ func TestInspect(t *testing.T) {
 		{"SOURCE_DATE_EPOCH wins", "42", false, "v1.2.3", 42},
 		{"dirty", "", true, "v1.2.3-dirty", 1767323045},
 	}
+	// An untracked file dirties the tree, unless it is in an ignored
+	// directory (smol's output) or covered by .gitignore.
+	t.Run("untracked", func(t *testing.T) {
+		gitRun(t, dir, "checkout", "-q", "a")
+		os.MkdirAll(filepath.Join(dir, "dist"), 0o755)
+		os.WriteFile(filepath.Join(dir, "dist", "bin"), []byte("x"), 0o644)
+		if info, err := Inspect(ctx, dir, "", filepath.Join(dir, "dist")); err != nil || info.Dirty {
+			t.Errorf("output dir made the tree dirty: %+v %v", info, err)
+		}
+		os.WriteFile(filepath.Join(dir, "extra.go"), []byte("package main"), 0o644)
+		info, err := Inspect(ctx, dir, "", filepath.Join(dir, "dist"))
+		if err != nil || !info.Dirty || info.Describe != "v1.2.3-dirty" {
+			t.Errorf("untracked extra.go: %+v %v, want dirty", info, err)
+		}
+		os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("extra.go\n/dist/\n.gitignore\n"), 0o644)
+		if info, err := Inspect(ctx, dir, ""); err != nil || info.Dirty {
+			t.Errorf("ignored files made the tree dirty: %+v %v", info, err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.dirty {
