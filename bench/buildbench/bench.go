@@ -141,7 +141,9 @@ func bench(ctx context.Context, cfg config, r *runner, say func(string, ...any))
 		return nil, fmt.Errorf("scratch directory: %w", err)
 	}
 	defer func() {
-		if cfg.keep || err != nil {
+		// A failure's scratch directory is kept for inspection; an
+		// interrupted run's is not (it holds two module caches).
+		if cfg.keep || err != nil && ctx.Err() == nil {
 			say("scratch directory kept: %s", scratch)
 			return
 		}
@@ -238,9 +240,11 @@ func (s *session) cold(ctx context.Context) (lastNative, lastSmol string, err er
 		res.ColdSmol = shellLine(s.smolBuild(smolCache))
 		var nativeSum, smolSum string
 		runNative := func() (err error) {
-			round.Native, round.NativeDeps, nativeSum, err = nat.cold(ctx, s.r)
+			if round.Native, round.NativeDeps, nativeSum, err = nat.cold(ctx, s.r); err != nil {
+				return err
+			}
 			s.say("%s: native go %s (download %s)", tag, secs(round.Native), secs(round.NativeDeps))
-			return err
+			return nil
 		}
 		runSmol := func() error {
 			wall, lines, err := s.r.run(ctx, job{dir: s.src, argv: s.smolBuild(smolCache)})

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.pkg, "pkg", "./cmd/gohttp-smol", "main `package` to build")
 	fs.StringVar(&cfg.edit, "edit", "internal/server/server.go", "`file` the one-line change is appended to (in the clone)")
 	fs.StringVar(&cfg.smolBin, "smol", "", "smol `binary` to measure (default: built from the clone's HEAD)")
-	fs.IntVar(&cfg.runs, "runs", 5, "warm `rounds`: one no-change and one one-line-change rebuild each")
+	fs.IntVar(&cfg.runs, "runs", 7, "warm `rounds`: one no-change and one one-line-change rebuild each")
 	fs.IntVar(&cfg.seedRuns, "seed-runs", 3, "seed recipe `runs`, one in each of the first warm rounds")
 	fs.IntVar(&cfg.coldRounds, "cold-rounds", 3, "cold `rounds`: one native and one smol build each")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the scratch directory")
@@ -132,6 +132,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			say("log of every command: %s", logPath)
 		}
 		if res, err = bench(ctx, cfg, &runner{log: log}, say); err != nil {
+			if ctx.Err() != nil {
+				return errors.New("interrupted: nothing written")
+			}
 			return err
 		}
 		if *jsonPath != "" {
