@@ -1,0 +1,50 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/plan"
+)
+
+func TestExecName(t *testing.T) {
+	tests := []struct{ mod, pkg, want string }{
+		{"example.com/app", ".", "app"},
+		{"example.com/app", "./cmd/server", "server"},
+		{"example.com/app", "cmd/server/", "server"},
+		{"example.com/app/v2", ".", "app"},
+		{"example.com/app", "./cmd/tool/v3", "tool"},
+		{"app", ".", "app"},
+	}
+	for _, tt := range tests {
+		if got := ExecName(tt.mod, tt.pkg); got != tt.want {
+			t.Errorf("ExecName(%q, %q) = %q, want %q", tt.mod, tt.pkg, got, tt.want)
+		}
+	}
+}
+
+func TestStepError(t *testing.T) {
+	s := plan.Step{Name: "build linux/amd64", Args: []string{"go", "build", "-o", "/out/", "./cmd/x"}}
+	exit := errors.New("exit status 1")
+	tests := []struct{ stderr, want string }{
+		{"go: no main packages to build", "no main package among ./cmd/x"},
+		{"main.go:3:8: no required module provides package github.com/a/b; to add it:", "go.mod does not declare"},
+		{"x.go:3:8: cannot find module providing package github.com/a/b: import lookup disabled by -mod=readonly", "go.mod does not declare"},
+		{"go: updates to go.sum needed, disabled by -mod=readonly", "go.sum is incomplete"},
+		{"go: go.mod requires go >= 1.27.0 (running go 1.26.8; GOTOOLCHAIN=local)", "raise the toolchain line"},
+		{"./main.go:5:2: undefined: x", "build linux/amd64: go build failed: exit status 1"},
+	}
+	for _, tt := range tests {
+		err := stepError(context.Background(), s, exit, tt.stderr)
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("stderr %q: error %q, want %q", tt.stderr, err, tt.want)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := stepError(ctx, s, exit, ""); !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("cancelled: %v", err)
+	}
+}
