@@ -185,6 +185,7 @@ func (r *runner) serve(ls listeners) <-chan error {
 	errLog := slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)
 	newServer := func(h http.Handler) *http.Server {
 		s := &http.Server{
+			ConnContext:       withRawConn,
 			Handler:           h,
 			ReadHeaderTimeout: c.ReadHeaderTimeout,
 			ReadTimeout:       c.ReadTimeout,

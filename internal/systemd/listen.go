@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // listenFDsStart is SD_LISTEN_FDS_START: passed descriptors are numbered
@@ -83,7 +82,7 @@ func Listeners() ([]Listener, error) {
 	}
 	var ls []Listener
 	for _, s := range socks {
-		syscall.CloseOnExec(s.FD)
+		closeOnExec(s.FD)
 		f := os.NewFile(uintptr(s.FD), s.Name)
 		l, err := net.FileListener(f) // a dup; f's own descriptor is closed below
 		f.Close()
