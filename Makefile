@@ -49,10 +49,14 @@ $(SMOL): $(SMOL_SRC)
 		echo "go build -o $@ ./cmd/smol"; \
 		CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -o $@ ./cmd/smol; \
 	else \
-		echo "no go on PATH: building smol in golang:$(GO_VERSION)"; \
+		img=golang:$(GO_VERSION); \
+		docker image inspect smol/go:$(GO_VERSION) >/dev/null 2>&1 && img=smol/go:$(GO_VERSION); \
+		echo "no go on PATH: building smol in $$img"; \
 		docker run --rm --user $$(id -u):$$(id -g) -v "$(CURDIR)":/src -w /src \
-			-e HOME=/tmp -e CGO_ENABLED=0 -e GOFLAGS=-mod=readonly \
-			golang:$(GO_VERSION) go build -trimpath -o $@ ./cmd/smol; \
+			-v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
+			-e HOME=/tmp -e GOCACHE=/tmp/go-build -e GOMODCACHE=/tmp/mod \
+			-e CGO_ENABLED=0 -e GOFLAGS=-mod=readonly \
+			$$img go build -trimpath -o $@ ./cmd/smol; \
 	fi
 
 # --- bench: server benchmark (bench/, owned by the bench agent) ---------------
