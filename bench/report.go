@@ -17,13 +17,16 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/benchdoc"
 )
 
 // Markers delimit the section of BENCHMARKS.md this program owns; the rest
 // of the file (other benchmarks) is left as it is.
-const (
-	beginMarker = "<!-- bench:server:begin -->"
-	endMarker   = "<!-- bench:server:end -->"
+var (
+	section     = benchdoc.Section("server")
+	beginMarker = section.Begin()
+	endMarker   = section.End()
 )
 
 // cell is the summary of one server on one file.
@@ -425,33 +428,6 @@ func displayName(name string) string {
 	return name
 }
 
-// replaceSection puts section (markers included) into doc in place of the
-// old one, or appends it when doc has none. A doc with only one marker, or
-// with them out of order, was edited by hand: it is refused, not guessed at.
-func replaceSection(doc, section []byte) ([]byte, error) {
-	b := bytes.Index(doc, []byte(beginMarker))
-	e := bytes.Index(doc, []byte(endMarker))
-	switch {
-	case b < 0 && e < 0:
-		out := bytes.TrimRight(doc, "\n")
-		if len(out) == 0 {
-			out = []byte("# Benchmarks")
-		}
-		return append(append(out, "\n\n"...), section...), nil
-	case b < 0 || e < 0 || e < b:
-		return nil, fmt.Errorf("update benchmarks: %s and %s must both appear, in that order; fix the file by hand", beginMarker, endMarker)
-	case bytes.Count(doc, []byte(beginMarker)) > 1 || bytes.Count(doc, []byte(endMarker)) > 1:
-		return nil, errors.New("update benchmarks: the server section's markers appear more than once; fix the file by hand")
-	}
-	end := e + len(endMarker)
-	if end < len(doc) && doc[end] == '\n' {
-		end++
-	}
-	out := append([]byte(nil), doc[:b]...)
-	out = append(out, section...)
-	return append(out, doc[end:]...), nil
-}
-
 // --- SVG chart ---
 
 type svgView struct {
@@ -641,7 +617,7 @@ func writeReport(s *summary, markdownPath, svgPath string) error {
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	section, err := renderMarkdown(s, filepath.ToSlash(rel))
+	text, err := renderMarkdown(s, filepath.ToSlash(rel))
 	if err != nil {
 		return err
 	}
@@ -649,7 +625,7 @@ func writeReport(s *summary, markdownPath, svgPath string) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("write report: %w", err)
 	}
-	doc, err := replaceSection(old, section)
+	doc, err := benchdoc.Replace(old, section, text)
 	if err != nil {
 		return err
 	}

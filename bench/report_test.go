@@ -203,42 +203,6 @@ func TestSummarizeMedians(t *testing.T) {
 	}
 }
 
-func TestReplaceSection(t *testing.T) {
-	section := beginMarker + "\nnew\n" + endMarker + "\n"
-	tests := []struct {
-		name, doc, want, wantErr string
-	}{
-		{name: "no file yet", doc: "", want: "# Benchmarks\n\n" + section},
-		{name: "append to another benchmark", doc: "# Benchmarks\n\n## Build\n\nfast\n", want: "# Benchmarks\n\n## Build\n\nfast\n\n" + section},
-		{
-			name: "replace between others",
-			doc:  "# B\n\n## Build\n" + beginMarker + "\nold\nold\n" + endMarker + "\n## Verify\nok\n",
-			want: "# B\n\n## Build\n" + section + "## Verify\nok\n",
-		},
-		{name: "end marker at EOF without newline", doc: "x\n" + beginMarker + "\nold\n" + endMarker, want: "x\n" + section},
-		{name: "begin only", doc: "x\n" + beginMarker + "\nold\n", wantErr: "must both appear, in that order"},
-		{name: "end before begin", doc: endMarker + "\n" + beginMarker + "\n", wantErr: "must both appear, in that order"},
-		{name: "twice", doc: section + section, wantErr: "more than once"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := replaceSection([]byte(tt.doc), []byte(section))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != tt.want {
-				t.Errorf("got\n%q\nwant\n%q", got, tt.want)
-			}
-		})
-	}
-}
-
 // TestWriteReport writes the report twice into a BENCHMARKS.md that holds
 // another section: that section survives, the second write changes nothing,
 // and a file with a broken marker is left untouched.

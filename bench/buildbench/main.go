@@ -40,6 +40,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/benchdoc"
 )
 
 func main() {
@@ -143,8 +145,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	section := markdown(res)
-	if err := writeSection(rel(*benchmarks), section); err != nil {
+	text := markdown(res)
+	if err := benchdoc.Write(rel(*benchmarks), section, text); err != nil {
 		return err
 	}
 	for _, v := range verdicts(res) {

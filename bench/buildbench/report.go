@@ -7,20 +7,21 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
+	"github.com/gohttp-smol/gohttp-smol/internal/benchdoc"
 )
 
 // Markers delimit the section of BENCHMARKS.md this program owns; other
 // benchmarks own other sections of the same file.
-const (
-	beginMarker = "<!-- bench:build:begin -->"
-	endMarker   = "<!-- bench:build:end -->"
+var (
+	section     = benchdoc.Section("build")
+	beginMarker = section.Begin()
+	endMarker   = section.End()
 )
 
 // The targets of issue 2 ("Figures").
@@ -223,48 +224,6 @@ func fmtRatio(r float64) string {
 
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%d ms", d.Round(time.Millisecond).Milliseconds())
-}
-
-// replaceSection puts section (markers included) into doc in place of the
-// old one, or appends it when doc has none. Markers that are missing one
-// half, out of order or repeated mean the file was edited by hand: it is
-// refused rather than guessed at.
-func replaceSection(doc, section []byte) ([]byte, error) {
-	b := bytes.Index(doc, []byte(beginMarker))
-	e := bytes.Index(doc, []byte(endMarker))
-	switch {
-	case b < 0 && e < 0:
-		out := bytes.TrimRight(doc, "\n")
-		if len(out) == 0 {
-			out = []byte("# Benchmarks")
-		}
-		return append(append(out, "\n\n"...), section...), nil
-	case b < 0 || e < 0 || e < b:
-		return nil, fmt.Errorf("update benchmarks: %s and %s must both appear, in that order: fix the file by hand", beginMarker, endMarker)
-	case bytes.Count(doc, []byte(beginMarker)) > 1 || bytes.Count(doc, []byte(endMarker)) > 1:
-		return nil, errors.New("update benchmarks: the build section's markers appear more than once: fix the file by hand")
-	}
-	end := e + len(endMarker)
-	if end < len(doc) && doc[end] == '\n' {
-		end++
-	}
-	out := append([]byte(nil), doc[:b]...)
-	out = append(out, section...)
-	return append(out, doc[end:]...), nil
-}
-
-// writeSection re-reads path just before writing (other benchmarks write
-// their own sections of it) and replaces this program's section, atomically.
-func writeSection(path string, section []byte) error {
-	doc, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("update benchmarks: %w", err)
-	}
-	out, err := replaceSection(doc, section)
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, out, 0o644)
 }
 
 func saveJSON(path string, res *results) error {

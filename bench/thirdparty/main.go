@@ -52,6 +52,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/benchdoc"
 )
 
 func main() {
@@ -158,15 +160,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		CPUs:      runtime.NumCPU(),
 		Minutes:   time.Since(start).Minutes(),
 	}
-	section := rep.Markdown()
+	text := rep.Markdown()
 	if *out == "-" {
-		fmt.Fprint(stdout, section)
+		fmt.Fprint(stdout, text)
 	} else {
 		path := *out
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(repoDir, path)
 		}
-		if err := WriteSection(path, section); err != nil {
+		if err := benchdoc.Write(path, section, []byte(text)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "thirdparty: wrote the bench:repro section of %s (%.1f min)\n", path, rep.Minutes)

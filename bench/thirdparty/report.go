@@ -1,21 +1,18 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 
-	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
+	"github.com/gohttp-smol/gohttp-smol/internal/benchdoc"
 )
 
 // The section of BENCHMARKS.md this program owns; other benchmarks own
 // other marked sections.
-const (
-	beginMarker = "<!-- bench:repro:begin -->"
-	endMarker   = "<!-- bench:repro:end -->"
+var (
+	section     = benchdoc.Section("repro")
+	beginMarker = section.Begin()
+	endMarker   = section.End()
 )
 
 // Report is one run of the proof.
@@ -187,53 +184,4 @@ func short16(sum string) string {
 		return sum[:16]
 	}
 	return sum
-}
-
-// ReplaceSection returns doc with the text between (and including) the
-// bench:repro markers replaced by section, which must carry the markers
-// itself. Without markers the section is appended; a new document gets a
-// title first. Markers out of order or repeated are an error: a hand edit
-// that this program must not guess about.
-func ReplaceSection(doc []byte, section string) ([]byte, error) {
-	if len(bytes.TrimSpace(doc)) == 0 {
-		return []byte("# Benchmarks\n\nEach section is written by the program named in it; edit the program, not the section.\n\n" + section), nil
-	}
-	begin := bytes.Count(doc, []byte(beginMarker))
-	end := bytes.Count(doc, []byte(endMarker))
-	switch {
-	case begin == 0 && end == 0:
-		out := bytes.TrimRight(doc, "\n")
-		out = append(out, "\n\n"...)
-		return append(out, section...), nil
-	case begin != 1 || end != 1:
-		return nil, fmt.Errorf("%d %q and %d %q markers: want exactly one of each; fix the file by hand", begin, beginMarker, end, endMarker)
-	}
-	i := bytes.Index(doc, []byte(beginMarker))
-	j := bytes.Index(doc, []byte(endMarker))
-	if j < i {
-		return nil, fmt.Errorf("%q comes before %q: fix the file by hand", endMarker, beginMarker)
-	}
-	j += len(endMarker)
-	if j < len(doc) && doc[j] == '\n' {
-		j++
-	}
-	out := append([]byte{}, doc[:i]...)
-	out = append(out, section...)
-	return append(out, doc[j:]...), nil
-}
-
-// WriteSection replaces this program's section of the file at path. The
-// file is read right before it is replaced by a temp file and a rename, so
-// that sections other programs wrote meanwhile are kept and a reader never
-// sees half a file.
-func WriteSection(path, section string) error {
-	doc, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("write report: %w", err)
-	}
-	out, err := ReplaceSection(doc, section)
-	if err != nil {
-		return fmt.Errorf("write report: %s: %w", path, err)
-	}
-	return atomicfile.WriteFile(path, out, 0o644)
 }

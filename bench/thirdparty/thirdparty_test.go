@@ -66,53 +66,6 @@ func TestSetToolchain(t *testing.T) {
 	}
 }
 
-func TestReplaceSection(t *testing.T) {
-	section := beginMarker + "\nnew\n" + endMarker + "\n"
-	tests := []struct {
-		name, doc, want, err string
-	}{
-		{name: "no file yet", doc: "", want: "# Benchmarks\n\nEach section is written by the program named in it; edit the program, not the section.\n\n" + section},
-		{name: "no section yet: appended", doc: "# Benchmarks\n\nserver figures\n\n\n", want: "# Benchmarks\n\nserver figures\n\n" + section},
-		{
-			name: "replaced, the other sections kept",
-			doc:  "# B\n<!-- bench:build:begin -->\nb\n<!-- bench:build:end -->\n" + beginMarker + "\nold\nold\n" + endMarker + "\ntail\n",
-			want: "# B\n<!-- bench:build:begin -->\nb\n<!-- bench:build:end -->\n" + section + "tail\n",
-		},
-		{name: "two begin markers", doc: beginMarker + "\n" + beginMarker + "\n" + endMarker + "\n", err: "want exactly one of each"},
-		{name: "end before begin", doc: endMarker + "\n" + beginMarker + "\n", err: "comes before"},
-		{name: "begin without end", doc: "x\n" + beginMarker + "\n", err: "want exactly one of each"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReplaceSection([]byte(tt.doc), section)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want one saying %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != tt.want {
-				t.Errorf("got:\n%s\nwant:\n%s", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestWriteSectionKeepsFileOnBadMarkers(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "BENCHMARKS.md")
-	bad := "# B\n" + endMarker + "\n" + beginMarker + "\n"
-	os.WriteFile(path, []byte(bad), 0o644)
-	if err := WriteSection(path, beginMarker+"\nx\n"+endMarker+"\n"); err == nil {
-		t.Fatal("WriteSection accepted markers out of order")
-	}
-	if got, _ := os.ReadFile(path); string(got) != bad {
-		t.Errorf("file changed after a refused write:\n%s", got)
-	}
-}
-
 func TestIdentical(t *testing.T) {
 	b := func(name, sum, skipped string) Build {
 		return Build{Name: name, Sums: map[string]string{"x_linux_amd64": sum}, Skipped: skipped}
