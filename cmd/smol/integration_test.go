@@ -376,3 +376,18 @@ func containerExists(prefix string) bool {
 	out, _ := exec.Command("docker", "ps", "-a", "--filter", "name="+prefix, "--format", "{{.Names}}").Output()
 	return len(bytes.TrimSpace(out)) > 0
 }
+
+// TestShellWithoutShell: smol's own image holds only the toolchain, so smol
+// shell must say so and name a way out rather than fail obscurely.
+func TestShellWithoutShell(t *testing.T) {
+	needDocker(t)
+	dir := helloModule(t)
+	mustOK(t, smol(t, dir, nil, "build", "./cmd/hello"), "build") // makes sure a builder image exists
+	if exec.Command("docker", "image", "inspect", "golang:1.26.8").Run() == nil {
+		t.Skip("the official image is present: it has a shell")
+	}
+	r := smol(t, dir, nil, "shell")
+	if r.code == 0 || !strings.Contains(r.stderr, "has no bash") || !strings.Contains(r.stderr, "--image golang:1.26.8") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

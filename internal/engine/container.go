@@ -205,9 +205,3 @@ func (c *Container) Pull(ctx context.Context, ref string, stderr io.Writer) erro
 	}
 	return nil
 }
-
-// isTerminal reports whether f is a character device, as a terminal is.
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
