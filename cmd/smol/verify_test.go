@@ -58,6 +58,21 @@ func TestVerify(t *testing.T) {
 		t.Errorf("verify as root did not rebuild as another uid:\n%s", r.stderr)
 	}
 
+	// A variation that cannot run is SKIP with its reason, never a pass;
+	// another image of the same Go version gives the same bytes.
+	tag := "smol-test/verify-image:1"
+	if out, err := exec.Command("docker", "tag", imageFor(t, dir), tag).CombinedOutput(); err != nil {
+		t.Fatalf("docker tag: %v\n%s", err, out)
+	}
+	defer exec.Command("docker", "rmi", tag).Run()
+	r = smol(t, dir, nil, "verify", "--image", "smol-test/absent:1", "--image", tag)
+	mustOK(t, r, "verify with an absent and a present extra image")
+	for _, want := range []string{"SKIP image:smol-test/absent:1: ", "cannot be pulled", "PASS hello_linux_amd64 [image:" + tag + "]"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("log lacks %q:\n%s", want, r.stderr)
+		}
+	}
+
 	// Replace the amd64 binary by a different (valid) program and rewrite
 	// SHA256SUMS and the manifest to match, as an attacker would.
 	dist := filepath.Join(dir, "dist")
