@@ -82,23 +82,7 @@ type testServer struct{ url string }
 
 func (s testServer) get(t *testing.T, method, target string, hdr http.Header) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.url+target, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range hdr {
-		req.Header[k] = vs
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	return request(t, s.url, method, target, hdr)
 }
 
 // validatorsOf fetches the ETag and Last-Modified of target, as a client

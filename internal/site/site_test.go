@@ -169,7 +169,14 @@ var client = &http.Client{
 // get sends a request and returns the response with its body read.
 func get(t testing.TB, srv *httptest.Server, method, target string, hdr http.Header) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+target, nil)
+	return request(t, srv.URL, method, target, hdr)
+}
+
+// request sends method target to the server at base (scheme://host:port)
+// and returns the response with its body read.
+func request(t testing.TB, base, method, target string, hdr http.Header) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+target, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
