@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -156,7 +157,7 @@ func (s *setup) executor(ctx context.Context, p plan.Plan, scratch string) (engi
 
 // nativeGo finds a go command whose version is exactly the pin.
 func nativeGo(ctx context.Context, pin string) (string, error) {
-	gobin, err := execLookPath("go")
+	gobin, err := exec.LookPath("go")
 	if err != nil {
 		return "", fmt.Errorf("engine native: no go command on PATH: install go%s or use --engine docker", pin)
 	}

@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/build"
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 )
-
-var execLookPath = exec.LookPath
 
 const testUsage = `usage: smol test [flags] [-- go test args]
 
