@@ -128,18 +128,15 @@ func shortRev(rev string) string {
 func rebuildVariation(ctx context.Context, s setup, m manifest.Manifest, v string, p plan.Plan, log io.Writer) (manifest.Manifest, error) {
 	explicit := false
 	switch {
-	case v == "container":
+	case v == "container": // never planned with --engine native (see runVerify)
 		if m.Image.Ref != "" {
 			p.Image = m.Image.Ref
-		}
-		if s.engine == "native" {
-			s.engine = ""
 		}
 	case v == "native":
 		s.engine = "native"
 	case strings.HasPrefix(v, "image:"):
 		p.Image, explicit = strings.TrimPrefix(v, "image:"), true
-		if s.engine == "native" {
+		if s.engine == "native" { // an image needs a container engine even in a native job
 			s.engine = ""
 		}
 	default:
