@@ -1,13 +1,11 @@
 package server
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/basicauth"
@@ -56,7 +54,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	h.metrics.Begin()
 	rec := recorders.Get().(*recorder)
-	rec.ResponseWriter, rec.code, rec.bytes, rec.ctx = w, 0, 0, r.Context()
+	rec.ResponseWriter, rec.code, rec.bytes = w, 0, 0
 	defer h.done(rec, r, start)
 	h.serve(rec, r)
 }
@@ -65,11 +63,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a panic in the site (which net/http recovers) does not leave the request
 // counted in flight forever.
 func (h *handler) done(rec *recorder, r *http.Request, start time.Time) {
-	if rec.cork != nil {
-		rec.Flush()
-		uncork(rec.cork)
-		rec.cork = nil
-	}
 	d := time.Since(start)
 	code := rec.code
 	if code == 0 {
@@ -79,7 +72,7 @@ func (h *handler) done(rec *recorder, r *http.Request, start time.Time) {
 	if h.access != nil {
 		logAccess(h.access, r, code, rec.bytes, d)
 	}
-	rec.ResponseWriter, rec.ctx = nil, nil
+	rec.ResponseWriter = nil
 	recorders.Put(rec)
 }
 
@@ -154,8 +147,6 @@ type recorder struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
-	ctx   context.Context // the request's, for its connection
-	cork  syscall.RawConn // set while the connection is corked
 }
 
 var recorders = sync.Pool{New: func() any { return new(recorder) }}
@@ -171,9 +162,6 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(p []byte) (int, error) {
 	if r.code == 0 {
 		r.code = http.StatusOK
-	}
-	if len(p) >= corkMin && r.cork == nil && r.bytes == 0 {
-		r.cork = cork(r.ctx) // uncorked in done, once the response is flushed
 	}
 	n, err := r.ResponseWriter.Write(p)
 	r.bytes += int64(n)

@@ -33,6 +33,7 @@ import (
 	"github.com/gohttp-smol/gohttp-smol/internal/basicauth"
 	"github.com/gohttp-smol/gohttp-smol/internal/config"
 	"github.com/gohttp-smol/gohttp-smol/internal/defaultsite"
+	"github.com/gohttp-smol/gohttp-smol/internal/h1"
 	"github.com/gohttp-smol/gohttp-smol/internal/metrics"
 	"github.com/gohttp-smol/gohttp-smol/internal/site"
 	"github.com/gohttp-smol/gohttp-smol/internal/systemd"
@@ -74,7 +75,13 @@ type runner struct {
 	h        *handler
 	certs    *tlscert.Holder // nil without TLS
 	notifier *systemd.Notifier
-	servers  []*http.Server
+	servers  []stopper
+}
+
+// A stopper is a server that shuts down gracefully, or at once.
+type stopper interface {
+	Shutdown(context.Context) error
+	Close() error
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -185,7 +192,6 @@ func (r *runner) serve(ls listeners) <-chan error {
 	errLog := slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)
 	newServer := func(h http.Handler) *http.Server {
 		s := &http.Server{
-			ConnContext:       withRawConn,
 			Handler:           h,
 			ReadHeaderTimeout: c.ReadHeaderTimeout,
 			ReadTimeout:       c.ReadTimeout,
@@ -194,24 +200,36 @@ func (r *runner) serve(ls listeners) <-chan error {
 			MaxHeaderBytes:    int(c.MaxHeaderBytes),
 			ErrorLog:          errLog,
 		}
-		r.servers = append(r.servers, s)
 		return s
 	}
 
 	type job struct {
-		srv *http.Server
+		srv interface{ Serve(net.Listener) error }
 		l   net.Listener
-		tls bool
 	}
 	var jobs []job
+	add := func(s *http.Server, l net.Listener) {
+		r.servers = append(r.servers, s)
+		jobs = append(jobs, job{s, l})
+	}
 	main := newServer(r.h)
-	if r.certs != nil {
+	switch {
+	case r.certs != nil:
 		// net/http enables HTTP/2 on TLS listeners by itself (ServeTLS adds
 		// "h2" to NextProtos). TLS 1.0 and 1.1 are deprecated (RFC 8996).
 		main.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.certs.GetCertificate}
-	}
-	for _, l := range ls.main {
-		jobs = append(jobs, job{main, l, r.certs != nil})
+		r.servers = append(r.servers, main)
+		for _, l := range ls.main {
+			jobs = append(jobs, job{tlsServer{main}, l})
+		}
+	default:
+		// Plain HTTP/1.1: the common requests are served by h1, the rest
+		// by main, to which h1 hands their connections.
+		fast := &h1.Server{HTTP: main}
+		r.servers = append(r.servers, fast)
+		for _, l := range ls.main {
+			jobs = append(jobs, job{fast, l})
+		}
 	}
 	if ls.metrics != nil {
 		path := c.MetricsPath
@@ -222,28 +240,27 @@ func (r *runner) serve(ls listeners) <-chan error {
 		mux.Handle(path, r.h.metrics)
 		mux.HandleFunc("/healthz", r.h.serve)
 		mux.HandleFunc("/readyz", r.h.serve)
-		jobs = append(jobs, job{newServer(mux), ls.metrics, false})
+		add(newServer(mux), ls.metrics)
 	}
 	if ls.redirect != nil {
-		jobs = append(jobs, job{newServer(redirectHandler(port(ls.main[0]), r.h)), ls.redirect, false})
+		add(newServer(redirectHandler(port(ls.main[0]), r.h)), ls.redirect)
 	}
 
 	errc := make(chan error, len(jobs))
 	for _, j := range jobs {
 		go func() {
-			var err error
-			if j.tls {
-				err = j.srv.ServeTLS(j.l, "", "")
-			} else {
-				err = j.srv.Serve(j.l)
-			}
-			if !errors.Is(err, http.ErrServerClosed) {
+			if err := j.srv.Serve(j.l); !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("%s: %w", j.l.Addr(), err)
 			}
 		}()
 	}
 	return errc
 }
+
+// tlsServer serves TLS with the certificates of its TLSConfig.
+type tlsServer struct{ *http.Server }
+
+func (s tlsServer) Serve(l net.Listener) error { return s.ServeTLS(l, "", "") }
 
 // reload loads the content, the certificate and the users anew; each part
 // that fails keeps what it replaces.

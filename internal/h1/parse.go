@@ -1,0 +1,264 @@
+package h1
+
+import (
+	"bytes"
+	"net/http"
+	"net/textproto"
+	"net/url"
+)
+
+// parseResult says what parseHead made of the buffered bytes.
+type parseResult int8
+
+const (
+	incomplete parseResult = iota // no whole head yet, and nothing refused so far
+	parsed                        // a whole head, in the subset served here
+	refused                       // outside the subset: hand the connection over
+)
+
+// parseHead parses the request head at the start of b into r, replacing
+// every field a previous request set, and returns the head's length.
+//
+// It accepts only this subset of RFC 9112, refusing everything else so
+// that net/http decides: a request line "GET" or "HEAD", one space, an
+// origin-form target of visible ASCII that url.ParseRequestURI accepts, one
+// space, "HTTP/1.1"; then header fields of a token name directly followed by
+// a colon and a value of visible ASCII, spaces and tabs; every line ending
+// in CRLF; exactly one Host field of host name characters; no Content-Length,
+// Transfer-Encoding, Expect or Upgrade field; a Connection field holding
+// only "close" and "keep-alive". So requests with a body, or that would
+// switch protocols or framing, are never served here, and a head that two
+// parsers could read differently (bare LF, whitespace before a colon, obs-fold,
+// duplicate Host, control bytes) is only ever read by net/http.
+func parseHead(b []byte, r *http.Request) (int, parseResult) {
+	end := bytes.Index(b, crlfcrlf)
+	scan := b
+	if end >= 0 {
+		scan = b[:end+4]
+	}
+	// A bare LF would end a line for net/http but not here: refuse it at
+	// once, including in an incomplete head, which would otherwise wait
+	// for a CRLF CRLF that never comes.
+	for i := bytes.IndexByte(scan, '\n'); i >= 0; {
+		if i == 0 || scan[i-1] != '\r' {
+			return 0, refused
+		}
+		j := bytes.IndexByte(scan[i+1:], '\n')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	if end < 0 {
+		return 0, incomplete
+	}
+	head := b[:end+2] // each line with its CRLF
+
+	eol := bytes.Index(head, crlf)
+	method, target, ok := requestLine(head[:eol])
+	if !ok {
+		return 0, refused
+	}
+	rawURI := string(target)
+	u, err := url.ParseRequestURI(rawURI)
+	if err != nil {
+		return 0, refused
+	}
+
+	h := r.Header
+	clear(h)
+	host, hosts := "", 0
+	closing := false
+	for rest := head[eol+2:]; len(rest) > 0; {
+		eol := bytes.Index(rest, crlf)
+		line := rest[:eol]
+		rest = rest[eol+2:]
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || !isToken(line[:colon]) {
+			return 0, refused
+		}
+		value := trimOWS(line[colon+1:])
+		if !isFieldValue(value) {
+			return 0, refused
+		}
+		key := canonicalKey(line[:colon])
+		switch key {
+		case "Host":
+			if hosts++; hosts > 1 || !isHost(value) {
+				return 0, refused
+			}
+			host = string(value)
+			continue // net/http keeps it in Request.Host only
+		case "Content-Length", "Transfer-Encoding", "Expect", "Upgrade":
+			return 0, refused
+		case "Connection":
+			c, ok := connectionClose(value)
+			if !ok {
+				return 0, refused
+			}
+			closing = closing || c
+		}
+		h[key] = append(h[key], string(value))
+	}
+	if hosts == 0 {
+		return 0, refused // net/http answers 400: HTTP/1.1 requires Host
+	}
+	// As net/http: a Pragma: no-cache without Cache-Control means the
+	// latter (RFC 9111 §5.4).
+	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h["Cache-Control"] == nil {
+		h["Cache-Control"] = []string{"no-cache"}
+	}
+
+	r.Method = method
+	r.URL = u
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
+	r.Body = http.NoBody
+	r.GetBody = nil
+	r.ContentLength = 0
+	r.TransferEncoding = nil
+	r.Close = closing
+	r.Host = host
+	r.Form, r.PostForm, r.MultipartForm = nil, nil, nil
+	r.Trailer = nil
+	r.RequestURI = rawURI
+	r.TLS = nil
+	r.Response = nil
+	r.Pattern = ""
+	return end + 4, parsed
+}
+
+var crlf = []byte("\r\n")
+
+// requestLine splits "GET /path HTTP/1.1" and reports whether it is in the
+// subset served here.
+func requestLine(line []byte) (method string, target []byte, ok bool) {
+	switch {
+	case bytes.HasPrefix(line, []byte("GET ")):
+		method, line = http.MethodGet, line[4:]
+	case bytes.HasPrefix(line, []byte("HEAD ")):
+		method, line = http.MethodHead, line[5:]
+	default:
+		return "", nil, false
+	}
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || line[0] != '/' || string(line[sp+1:]) != "HTTP/1.1" {
+		return "", nil, false
+	}
+	target = line[:sp]
+	for _, c := range target {
+		if c <= ' ' || c >= 0x7f {
+			return "", nil, false
+		}
+	}
+	return method, target, true
+}
+
+// connectionClose reads a Connection field value: whether it asks to close,
+// and false when it holds an option other than close and keep-alive.
+func connectionClose(v []byte) (closing, ok bool) {
+	for len(v) > 0 {
+		tok := v
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			tok, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		tok = trimOWS(tok)
+		switch {
+		case len(tok) == 0:
+		case bytes.EqualFold(tok, []byte("close")):
+			closing = true
+		case bytes.EqualFold(tok, []byte("keep-alive")):
+		default:
+			return false, false
+		}
+	}
+	return closing, true
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// isToken reports whether b is an RFC 9110 token (a field name).
+func isToken(b []byte) bool {
+	for _, c := range b {
+		if !tchar[c] {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+var tchar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// isFieldValue reports whether b holds only visible ASCII, spaces and tabs:
+// obs-text (bytes from 0x80) is legal but rare, and left to net/http.
+func isFieldValue(b []byte) bool {
+	for _, c := range b {
+		if (c < ' ' && c != '\t') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isHost reports whether b is a non-empty host[:port] of the characters
+// host names, IPv4 and bracketed IPv6 literals use; a subset of what
+// net/http accepts.
+func isHost(b []byte) bool {
+	for _, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '.', c == '-', c == ':', c == '[', c == ']', c == '_':
+		default:
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// canonicalKey returns the canonical form of a field name, without
+// allocating for the names browsers send.
+func canonicalKey(name []byte) string {
+	if k, ok := commonKeys[string(name)]; ok {
+		return k
+	}
+	return textproto.CanonicalMIMEHeaderKey(string(name))
+}
+
+var commonKeys = func() map[string]string {
+	m := make(map[string]string)
+	for _, k := range []string{
+		"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control",
+		"Connection", "Content-Length", "Cookie", "Dnt", "Host", "If-Match",
+		"If-Modified-Since", "If-None-Match", "If-Range", "If-Unmodified-Since", "Origin",
+		"Pragma", "Priority", "Range", "Referer", "Sec-Ch-Ua", "Sec-Ch-Ua-Mobile",
+		"Sec-Ch-Ua-Platform", "Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site",
+		"Sec-Fetch-User", "Te", "Transfer-Encoding", "Upgrade", "Upgrade-Insecure-Requests",
+		"User-Agent", "Expect", "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-Ip",
+	} {
+		m[k] = k
+		m[bytesToLower(k)] = k
+	}
+	return m
+}()
+
+func bytesToLower(s string) string { return string(bytes.ToLower([]byte(s))) }
