@@ -136,6 +136,10 @@ func (c *conn) readHead() (int, bool) {
 		m, err := c.rwc.Read(c.buf[c.n:])
 		c.n += m
 		if err != nil {
+			if c.n > 0 && errors.Is(err, io.EOF) {
+				// A head cut short: net/http answers it (400).
+				return -1, true
+			}
 			if c.n > 0 && s.shutting.Load() && isTimeout(err) && !started {
 				// Interrupted by Shutdown with a request partly read: it
 				// gets its full header time.

@@ -31,6 +31,9 @@ const (
 // parsers could read differently (bare LF, whitespace before a colon, obs-fold,
 // duplicate Host, control bytes) is only ever read by net/http.
 func parseHead(b []byte, r *http.Request) (int, parseResult) {
+	if !couldBeServed(b) {
+		return 0, refused // refused early: no need to wait for the whole head
+	}
 	end := bytes.Index(b, crlfcrlf)
 	scan := b
 	if end >= 0 {
@@ -128,6 +131,18 @@ func parseHead(b []byte, r *http.Request) (int, parseResult) {
 }
 
 var crlf = []byte("\r\n")
+
+// couldBeServed reports whether b may begin a head in the subset: whether
+// it starts with "GET /" or "HEAD /", or a prefix of one.
+func couldBeServed(b []byte) bool {
+	for _, m := range [...]string{"GET /", "HEAD /"} {
+		n := min(len(b), len(m))
+		if string(b[:n]) == m[:n] {
+			return true
+		}
+	}
+	return false
+}
 
 // requestLine splits "GET /path HTTP/1.1" and reports whether it is in the
 // subset served here.

@@ -36,6 +36,9 @@ type response struct {
 	pending     []byte // body of unknown length held before the header goes out
 	closeAfter  bool
 	sniffedType string
+	// badLength: the handler set a Content-Length that does not parse.
+	// net/http then never computes one, and chunks the body.
+	badLength bool
 }
 
 func (w *response) reset(r *http.Request) {
@@ -50,6 +53,7 @@ func (w *response) reset(r *http.Request) {
 	w.pending = w.pending[:0]
 	w.closeAfter = r.Close || w.c.srv.shutting.Load()
 	w.sniffedType = ""
+	w.badLength = false
 }
 
 func (w *response) Header() http.Header { return w.hdr }
@@ -76,6 +80,7 @@ func (w *response) WriteHeader(code int) {
 		} else {
 			w.c.srv.logf("h1: invalid Content-Length %q", cl[0])
 			delete(w.hdr, "Content-Length")
+			w.badLength = true
 		}
 	}
 }
@@ -207,7 +212,9 @@ func (w *response) finish() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.headerOut {
-		if w.length == -1 && w.bodyAllowed() && (!w.head || len(w.pending) > 0) {
+		if w.length == -1 && w.badLength && w.bodyAllowed() && !w.head {
+			w.chunked = true
+		} else if w.length == -1 && w.bodyAllowed() && (!w.head || len(w.pending) > 0) {
 			// The handler is done and its whole body is held: its length
 			// is known after all.
 			w.length = int64(len(w.pending))
