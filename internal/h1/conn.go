@@ -26,8 +26,9 @@ type conn struct {
 	cancel context.CancelFunc
 	remote string
 
-	buf []byte // buf[:n] read and not yet consumed
-	n   int
+	buf    []byte // buf[:n] read and not yet consumed
+	n      int
+	served int // requests answered
 
 	out  []byte        // response bytes not yet written
 	keys []string      // scratch space for sorting header names
@@ -79,6 +80,7 @@ func (c *conn) serve() {
 			return
 		}
 		c.serveOne()
+		c.served++
 		c.consume(head)
 		if c.resp.closeAfter {
 			if c.flush() == nil {
@@ -108,7 +110,9 @@ func (c *conn) readHead() (int, bool) {
 	s := c.srv
 	started := false // whether the header deadline is set
 	for {
-		if c.n > 0 {
+		if c.n > 0 && (c.served == 0 || c.n >= 4) {
+			// (Between requests net/http waits for 4 bytes before it reads
+			// a head, so a connection closed after fewer gets no answer.)
 			n, res := parseHead(c.buf[:c.n], c.req)
 			switch res {
 			case parsed:
@@ -125,7 +129,7 @@ func (c *conn) readHead() (int, bool) {
 				started = true
 				c.rwc.SetReadDeadline(deadline(s.HTTP.ReadHeaderTimeout, s.HTTP.ReadTimeout))
 			}
-		} else {
+		} else if c.n == 0 {
 			c.rwc.SetReadDeadline(deadline(s.HTTP.IdleTimeout, s.HTTP.ReadTimeout))
 			// After setting the deadline, so that a Shutdown between the
 			// two is seen: either here, or as its past deadline.
@@ -136,8 +140,10 @@ func (c *conn) readHead() (int, bool) {
 		m, err := c.rwc.Read(c.buf[c.n:])
 		c.n += m
 		if err != nil {
-			if c.n > 0 && errors.Is(err, io.EOF) {
-				// A head cut short: net/http answers it (400).
+			if c.n > 0 && errors.Is(err, io.EOF) && (c.served == 0 || c.n >= 4) {
+				// A head cut short: net/http answers it (400), except
+				// after a first request when fewer than 4 bytes came
+				// (it peeks 4 bytes before reading a next request).
 				return -1, true
 			}
 			if c.n > 0 && s.shutting.Load() && isTimeout(err) && !started {
