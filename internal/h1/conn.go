@@ -109,6 +109,7 @@ var crlfcrlf = []byte("\r\n\r\n")
 func (c *conn) readHead() (int, bool) {
 	s := c.srv
 	started := false // whether the header deadline is set
+	var dl time.Time // the read deadline set last
 	for {
 		if c.n > 0 && (c.served == 0 || c.n >= 4) {
 			// (Between requests net/http waits for 4 bytes before it reads
@@ -127,10 +128,12 @@ func (c *conn) readHead() (int, bool) {
 				// A head arriving in pieces gets the header timeout from
 				// its first byte, as net/http's does.
 				started = true
-				c.rwc.SetReadDeadline(deadline(s.HTTP.ReadHeaderTimeout, s.HTTP.ReadTimeout))
+				dl = deadline(s.HTTP.ReadHeaderTimeout, s.HTTP.ReadTimeout)
+				c.rwc.SetReadDeadline(dl)
 			}
 		} else if c.n == 0 {
-			c.rwc.SetReadDeadline(deadline(s.HTTP.IdleTimeout, s.HTTP.ReadTimeout))
+			dl = deadline(s.HTTP.IdleTimeout, s.HTTP.ReadTimeout)
+			c.rwc.SetReadDeadline(dl)
 			// After setting the deadline, so that a Shutdown between the
 			// two is seen: either here, or as its past deadline.
 			if s.shutting.Load() {
@@ -146,11 +149,10 @@ func (c *conn) readHead() (int, bool) {
 				// (it peeks 4 bytes before reading a next request).
 				return -1, true
 			}
-			if c.n > 0 && s.shutting.Load() && isTimeout(err) && !started {
+			if c.n > 0 && s.shutting.Load() && isTimeout(err) && (dl.IsZero() || time.Now().Before(dl)) {
 				// Interrupted by Shutdown with a request partly read: it
-				// gets its full header time.
-				started = true
-				c.rwc.SetReadDeadline(deadline(s.HTTP.ReadHeaderTimeout, s.HTTP.ReadTimeout))
+				// keeps the time it had.
+				c.rwc.SetReadDeadline(dl)
 				continue
 			}
 			return 0, false

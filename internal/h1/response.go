@@ -51,7 +51,7 @@ func (w *response) reset(r *http.Request) {
 	w.head = r.Method == http.MethodHead
 	w.chunked = false
 	w.pending = w.pending[:0]
-	w.closeAfter = r.Close || w.c.srv.shutting.Load()
+	w.closeAfter = r.Close
 	w.sniffedType = ""
 	w.badLength = false
 }
@@ -252,6 +252,9 @@ func (w *response) writeHeader(first []byte) {
 	}
 	if v := h["Connection"]; len(v) > 0 && strings.EqualFold(v[0], "close") {
 		w.closeAfter = true
+	}
+	if w.c.srv.shutting.Load() {
+		w.closeAfter = true // the last response of a draining connection says so
 	}
 	c := w.c
 	c.out = appendStatus(c.out, w.status)
