@@ -63,7 +63,7 @@ $(SMOL): $(SMOL_SRC)
 # gohttp-smol as smol builds it (the build target) against nginx-light, Caddy,
 # lighttpd and the seed's http.FileServer, in one run: rewrites the server
 # section of BENCHMARKS.md and bench/server.svg; raw JSON in bench/results/.
-# Needs `apt-get install -y nginx-light caddy lighttpd wrk`; takes ~5 minutes.
+# Needs `apt-get install -y nginx-light caddy lighttpd lighttpd-mod-deflate wrk`; takes ~5 minutes.
 # BENCH_FLAGS passes flags through, e.g. BENCH_FLAGS="-skip-missing -rounds 5".
 BENCH_FLAGS ?=
 BENCH_SEED  := bench/results/bin/seedserver
@@ -83,7 +83,7 @@ bench: build
 #   make test-deps   apt-get install the tools the tests drive (CI jobs, as root)
 NOMAD_ARCH ?= amd64
 TEST_DEBS  := ca-certificates curl git make nghttp2-client systemd dpkg podman debootstrap \
-              nginx-light caddy lighttpd wrk
+              nginx-light caddy lighttpd lighttpd-mod-deflate wrk
 
 .PHONY: deb deb-check nomad-job test-deps
 

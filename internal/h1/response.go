@@ -175,13 +175,30 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 		return 0, err
 	}
 	// Never more than declared: a file that grew since its header was
-	// written must not desynchronise the connection.
-	n, err := c.rwc.ReadFrom(io.LimitReader(src, w.length-w.written))
+	// written must not desynchronise the connection. The limit is folded
+	// into the caller's io.LimitedReader (io.CopyN makes one) because
+	// net.TCPConn.ReadFrom finds the file for sendfile(2) under one
+	// LimitedReader, not under two.
+	lr, outer := limitSource(src, w.length-w.written)
+	n, err := c.rwc.ReadFrom(lr)
+	if outer != nil {
+		outer.N -= n
+	}
 	w.written += n
 	if corked {
 		rc.Control(corkOff)
 	}
 	return n, err
+}
+
+// limitSource returns src limited to n bytes, with a LimitedReader of
+// src's own merged in rather than wrapped; outer is that reader, whose N
+// the caller must reduce by what it reads from lr.
+func limitSource(src io.Reader, n int64) (lr, outer *io.LimitedReader) {
+	if outer, ok := src.(*io.LimitedReader); ok {
+		return &io.LimitedReader{R: outer.R, N: min(n, outer.N)}, outer
+	}
+	return &io.LimitedReader{R: src, N: n}, nil
 }
 
 // writerOnly hides ReadFrom so that io.Copy calls Write.
@@ -280,12 +297,9 @@ func (w *response) writeHeader(first []byte) {
 
 // appendStatus appends "HTTP/1.1 200 OK\r\n".
 func appendStatus(b []byte, code int) []byte {
-	if code >= 100 && code < 600 && statusLines[code] != "" {
-		return append(b, statusLines[code]...)
-	}
 	text := http.StatusText(code)
 	if text == "" {
-		text = "status code " + strconv.Itoa(code)
+		text = "status code " + strconv.Itoa(code) // as net/http
 	}
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(code), 10)
@@ -293,15 +307,6 @@ func appendStatus(b []byte, code int) []byte {
 	b = append(b, text...)
 	return append(b, crlf...)
 }
-
-var statusLines = func() (s [600]string) {
-	for code := 100; code < 600; code++ {
-		if t := http.StatusText(code); t != "" {
-			s[code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + t + "\r\n"
-		}
-	}
-	return s
-}()
 
 // appendFields appends h's fields sorted by name, as net/http writes them.
 // Like net/http, it drops names that are not tokens and turns CR and LF in

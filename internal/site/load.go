@@ -216,7 +216,7 @@ func readFile(fsys fs.FS, f found, names map[string]bool, maxSize int64) (*loade
 		return l, nil
 	}
 	// Read what is there now, which may differ from the size the walk saw.
-	data, err := io.ReadAll(fh)
+	data, err := readSized(fh, f.info.Size())
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", f.name, err)
 	}
@@ -230,6 +230,27 @@ func readFile(fsys fs.FS, f found, names map[string]bool, maxSize int64) (*loade
 		}
 	}
 	return l, nil
+}
+
+// readSized reads r to its end into a buffer made for size bytes, the
+// size the walk saw: one read(2) for a file of that size, where io.ReadAll
+// would make a dozen with a doubling buffer. A file that has grown since
+// is still read whole.
+func readSized(r io.Reader, size int64) ([]byte, error) {
+	buf := make([]byte, 0, max(size, 0)+1) // +1: the read that sees EOF needs room
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // assemble builds the index from the loaded files and the directory tree.
