@@ -45,6 +45,12 @@ import (
 // zero) a keep-alive wait, WriteTimeout each response; a head larger than
 // the read buffer is handed over, so that MaxHeaderBytes is enforced there.
 // HTTP's ConnContext, when set, gives each connection its context.
+//
+// Unlike net/http, h1 does not watch the socket while a handler runs, so a
+// request's context is not cancelled when its client goes away; it ends
+// with the connection. That suits handlers that answer from memory or
+// stream a file, whose writes fail once the client is gone; a handler that
+// waits on something else should not be served here.
 type Server struct {
 	HTTP *http.Server
 
