@@ -18,6 +18,11 @@ import (
 // under 2 KiB unless cookies are large.
 const bufSize = 4 << 10
 
+// drainGrace is how long Shutdown lets a first request whose head is
+// partly read finish arriving: net/http's closeIdleConns closes a new
+// connection after 5 seconds.
+const drainGrace = 5 * time.Second
+
 // conn is one TCP connection served here.
 type conn struct {
 	srv    *Server
@@ -28,17 +33,24 @@ type conn struct {
 
 	buf    []byte // buf[:n] read and not yet consumed
 	n      int
-	served int // requests answered
+	served int       // requests answered
+	first  time.Time // the first head's deadline, from accept
 
-	out  []byte        // response bytes not yet written
-	keys []string      // scratch space for sorting header names
-	req  *http.Request // reused for each request, with the connection's context
-	resp response
+	out  []byte   // response bytes not yet written
+	done int      // out[:done] are whole responses (written even if a handler panics)
+	werr error    // the first write error: the connection is not reused after it
+	keys []string // scratch space for sorting header names
+
+	// req is reused for each request: it is reset from tmpl, which holds
+	// the connection's context, so that nothing a handler set on one
+	// request (RemoteAddr, path values, a context) reaches the next.
+	req, tmpl *http.Request
+	resp      response
 }
 
-func newConn(s *Server, c *net.TCPConn) *conn {
+func newConn(s *Server, base context.Context, c *net.TCPConn) *conn {
 	cc := &conn{srv: s, rwc: c, remote: c.RemoteAddr().String()}
-	ctx := context.WithValue(context.Background(), http.ServerContextKey, s.HTTP)
+	ctx := context.WithValue(base, http.ServerContextKey, s.HTTP)
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, c.LocalAddr())
 	if s.HTTP.ConnContext != nil {
 		ctx = s.HTTP.ConnContext(ctx, c)
@@ -54,10 +66,14 @@ func (c *conn) serve() {
 	defer func() {
 		if v := recover(); v != nil && v != http.ErrAbortHandler {
 			// As net/http does: log the panic with its stack and drop the
-			// connection, whose response is in an unknown state.
+			// connection, whose response is in an unknown state; the
+			// responses before it are whole and are sent.
 			buf := make([]byte, 64<<10)
 			buf = buf[:runtime.Stack(buf, false)]
 			c.srv.logf("h1: panic serving %v: %v\n%s", c.remote, v, buf)
+		}
+		if !handedOver && c.done > 0 && c.werr == nil {
+			c.rwc.Write(c.out[:c.done])
 		}
 		c.cancel()
 		if !handedOver {
@@ -68,9 +84,19 @@ func (c *conn) serve() {
 	c.buf = make([]byte, bufSize)
 	c.resp.c = c
 	c.resp.hdr = make(http.Header, 16)
-	c.req = (&http.Request{Header: make(http.Header, 16), RemoteAddr: c.remote}).WithContext(c.ctx)
+	c.tmpl = (&http.Request{RemoteAddr: c.remote}).WithContext(c.ctx)
+	c.req = new(http.Request)
+	reqHeader := make(http.Header, 16)
+	h := c.srv.HTTP.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	c.first = deadline(c.srv.HTTP.ReadHeaderTimeout, c.srv.HTTP.ReadTimeout)
+	c.rwc.SetReadDeadline(c.first)
 
 	for {
+		*c.req = *c.tmpl
+		c.req.Header = reqHeader
 		head, ok := c.readHead()
 		if !ok {
 			return
@@ -79,9 +105,18 @@ func (c *conn) serve() {
 			handedOver = c.handOver()
 			return
 		}
-		c.serveOne()
+		if d := c.srv.HTTP.WriteTimeout; d > 0 {
+			c.rwc.SetWriteDeadline(time.Now().Add(d))
+		}
+		c.resp.reset(c.req)
+		h.ServeHTTP(&c.resp, c.req)
+		c.resp.finish()
+		c.done = len(c.out)
 		c.served++
 		c.consume(head)
+		if c.werr != nil {
+			return // a response cut short: the connection is out of step
+		}
 		if c.resp.closeAfter {
 			if c.flush() == nil {
 				// A FIN first, so that a client still sending sees the
@@ -105,11 +140,20 @@ var crlfcrlf = []byte("\r\n\r\n")
 // readHead reads until buf starts with a whole request head that parses,
 // and returns its length; or -1 when the connection must be handed over;
 // or false when the connection is done (closed by the client, timed out,
-// or shutting down while idle).
+// or shut down).
+//
+// Its deadlines are net/http's: the first head must arrive within the
+// header timeout from accept; between requests the connection may idle for
+// the idle timeout until 4 bytes have come, and the rest of the head then
+// has the header timeout. On Shutdown, a connection that has answered a
+// request and holds no whole head is closed, and a first head partly
+// read gets at most drainGrace more.
 func (c *conn) readHead() (int, bool) {
 	s := c.srv
-	started := false // whether the header deadline is set
-	var dl time.Time // the read deadline set last
+	if c.served > 0 && c.n < 4 {
+		c.rwc.SetReadDeadline(deadline(s.HTTP.IdleTimeout, s.HTTP.ReadTimeout))
+	}
+	started := c.served == 0 // whether the header deadline is set
 	for {
 		if c.n > 0 && (c.served == 0 || c.n >= 4) {
 			// (Between requests net/http waits for 4 bytes before it reads
@@ -125,35 +169,30 @@ func (c *conn) readHead() (int, bool) {
 				return -1, true // a head too large for us; net/http applies MaxHeaderBytes
 			}
 			if !started {
-				// A head arriving in pieces gets the header timeout from
-				// its first byte, as net/http's does.
 				started = true
-				dl = deadline(s.HTTP.ReadHeaderTimeout, s.HTTP.ReadTimeout)
-				c.rwc.SetReadDeadline(dl)
+				c.rwc.SetReadDeadline(deadline(s.HTTP.ReadHeaderTimeout, s.HTTP.ReadTimeout))
 			}
-		} else if c.n == 0 {
-			dl = deadline(s.HTTP.IdleTimeout, s.HTTP.ReadTimeout)
-			c.rwc.SetReadDeadline(dl)
-			// After setting the deadline, so that a Shutdown between the
-			// two is seen: either here, or as its past deadline.
-			if s.shutting.Load() {
-				return 0, false
+		}
+		// After every deadline change, so that a Shutdown is seen either
+		// here or as the past deadline it sets.
+		if s.shutting.Load() {
+			if c.served > 0 {
+				return 0, false // idle, or between requests: net/http closes these too
 			}
+			if grace := time.Now().Add(drainGrace); c.first.IsZero() || grace.Before(c.first) {
+				c.first = grace
+			}
+			c.rwc.SetReadDeadline(c.first)
 		}
 		m, err := c.rwc.Read(c.buf[c.n:])
 		c.n += m
 		if err != nil {
 			if c.n > 0 && errors.Is(err, io.EOF) && (c.served == 0 || c.n >= 4) {
-				// A head cut short: net/http answers it (400), except
-				// after a first request when fewer than 4 bytes came
-				// (it peeks 4 bytes before reading a next request).
+				// A head cut short: net/http answers it (400).
 				return -1, true
 			}
-			if c.n > 0 && s.shutting.Load() && isTimeout(err) && (dl.IsZero() || time.Now().Before(dl)) {
-				// Interrupted by Shutdown with a request partly read: it
-				// keeps the time it had.
-				c.rwc.SetReadDeadline(dl)
-				continue
+			if isTimeout(err) && s.shutting.Load() && c.served == 0 && time.Now().Before(c.first) {
+				continue // woken by Shutdown; the check above sets the deadline
 			}
 			return 0, false
 		}
@@ -181,36 +220,29 @@ func (c *conn) consume(n int) {
 	c.n = copy(c.buf, c.buf[n:c.n])
 }
 
-// serveOne answers the request in c.req.
-func (c *conn) serveOne() {
-	s := c.srv
-	if d := s.HTTP.WriteTimeout; d > 0 {
-		c.rwc.SetWriteDeadline(time.Now().Add(d))
-	}
-	c.resp.reset(c.req)
-	s.HTTP.Handler.ServeHTTP(&c.resp, c.req)
-	c.resp.finish()
-}
-
-// flush writes the pending response bytes.
+// flush writes the pending response bytes. After a write error it writes
+// nothing more and returns that error.
 func (c *conn) flush() error {
-	if len(c.out) == 0 {
-		return nil
+	if c.werr != nil || len(c.out) == 0 {
+		return c.werr
 	}
-	_, err := c.rwc.Write(c.out)
-	c.out = c.out[:0]
+	_, c.werr = c.rwc.Write(c.out)
+	c.out, c.done = c.out[:0], 0
 	if cap(c.out) > 64<<10 {
 		c.out = nil // a large response's buffer is not kept for the connection's life
 	}
-	return err
+	return c.werr
 }
 
 // writeBody writes the pending response bytes and then p, in one writev(2).
 func (c *conn) writeBody(p []byte) error {
+	if c.werr != nil {
+		return c.werr
+	}
 	bufs := net.Buffers{c.out, p}
-	_, err := bufs.WriteTo(c.rwc)
-	c.out = c.out[:0]
-	return err
+	_, c.werr = bufs.WriteTo(c.rwc)
+	c.out, c.done = c.out[:0], 0
+	return c.werr
 }
 
 // handOver passes the connection with its unread bytes to HTTP. It reports
@@ -219,8 +251,10 @@ func (c *conn) handOver() bool {
 	if c.flush() != nil {
 		return false
 	}
-	// net/http sets its own deadlines; ours must not linger.
+	// net/http sets its own deadlines; ours must not linger. And from
+	// here the socket is net/http's: Shutdown and Close must leave it be.
 	c.rwc.SetDeadline(time.Time{})
+	c.srv.forget(c)
 	hc := &handedConn{TCPConn: c.rwc, pending: append([]byte(nil), c.buf[:c.n]...)}
 	return c.srv.handoff.give(hc)
 }

@@ -140,6 +140,53 @@ func testHandler(t testing.TB) http.Handler {
 			fmt.Fprintf(w, "%s=%q\n", k, r.Header[k])
 		}
 	})
+	mux.HandleFunc("/lengthless", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "abc") // and no body
+	})
+	mux.HandleFunc("/late", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.Header().Set("Content-Length", "3000") // after WriteHeader: ignored
+		w.Header().Set("X-Late", "1")
+		w.Write(bytes.Repeat([]byte("l"), 3000))
+	})
+	mux.HandleFunc("/te", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Transfer-Encoding", r.URL.Query().Get("te"))
+		if cl := r.URL.Query().Get("cl"); cl != "" {
+			w.Header().Set("Content-Length", cl)
+		}
+		io.WriteString(w, "hello")
+	})
+	mux.HandleFunc("/trailers", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Sum")
+		io.WriteString(w, "body")
+		w.Header().Set("X-Sum", "42")
+		w.Header().Set(http.TrailerPrefix+"X-Undeclared", "7")
+	})
+	mux.HandleFunc("/sniff", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.URL.Query().Get("first"))
+		w.Write(bytes.Repeat([]byte("x"), 3000))
+	})
+	mux.HandleFunc("/hints-length", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "11")
+		w.WriteHeader(http.StatusEarlyHints)
+		io.WriteString(w, "after hints")
+	})
+	mux.HandleFunc("/keep", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "keep-alive")
+		io.WriteString(w, "kept?")
+	})
+	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "partial")
+		panic("test panic")
+	})
+	mux.HandleFunc("/mutate", func(w http.ResponseWriter, r *http.Request) {
+		r.RemoteAddr = "192.0.2.1:1"
+		r.SetPathValue("user", "alice")
+		io.WriteString(w, "mutated")
+	})
+	mux.HandleFunc("/inspect", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "user=%q spoofed=%v", r.PathValue("user"), r.RemoteAddr == "192.0.2.1:1")
+	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(300 * time.Millisecond)
 		io.WriteString(w, "slow")
@@ -270,7 +317,8 @@ func normalise(b []byte, methods []string) string {
 		body, err := io.ReadAll(resp.Body)
 		fmt.Fprintf(&out, "framing: length=%d chunked=%v close=%v body error=%v\n",
 			resp.ContentLength, slices.Contains(resp.TransferEncoding, "chunked"), resp.Close, err)
-		fmt.Fprintf(&out, "body: %d bytes %q\n\n", len(body), abbreviate(body))
+		fmt.Fprintf(&out, "body: %d bytes %q\n", len(body), abbreviate(body))
+		fmt.Fprintf(&out, "trailer: %q\n\n", resp.Trailer)
 	}
 	s := out.String()
 	for _, r := range random {
@@ -341,6 +389,20 @@ var parityCases = []struct {
 	{"encoded body", "GET /encoded HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"readfrom unknown length", "GET /readfrom HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"mux redirect", "GET /implicit/../long HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"invalid length, no body", "GET /lengthless HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"header changed after WriteHeader", "GET /late HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"handler chunked", "GET /te?te=chunked HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"handler identity", "GET /te?te=identity HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"handler gzip coding", "GET /te?te=gzip HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"handler chunked and length", "GET /te?te=chunked&cl=5 HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"handler chunked head", "HEAD /te?te=chunked HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"trailers", "GET /trailers HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"sniff across writes", "GET /sniff?first=%3Chtml%3E HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"sniff plain first", "GET /sniff?first=plain HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"early hints with length", "GET /hints-length HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"handler keep-alive on close", "GET /keep HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false},
+	{"panic after a pipelined response", "GET /implicit HTTP/1.1\r\nHost: a\r\n\r\nGET /panic HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"request state not carried over", "GET /mutate HTTP/1.1\r\nHost: a\r\n\r\nGET /inspect HTTP/1.1\r\nHost: a\r\n\r\n", false},
 
 	// Handed over.
 	{"post", "POST /request HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", true},

@@ -11,7 +11,10 @@ import (
 )
 
 // Bodies are copied into the connection's output buffer up to copyMax
-// bytes; a larger one is written from where it lies with writev(2).
+// bytes; a larger one is written from where it lies with writev(2). The
+// buffer is also written out whenever it holds more than copyMax bytes, so
+// that a handler writing in small pieces streams, as it would with
+// net/http.
 const copyMax = 8 << 10
 
 // chunkAfter is how much body of unknown length is held before the header
@@ -20,30 +23,37 @@ const copyMax = 8 << 10
 const chunkAfter = 2048
 
 // response is the http.ResponseWriter of one request, reused for each
-// request of its connection. Its rules are net/http's; see the package
-// documentation.
+// request of its connection. Its rules are net/http's (server.go's
+// response and chunkWriter); see the package documentation.
 type response struct {
 	c   *conn
 	req *http.Request
-	hdr http.Header
+	hdr http.Header // the handler's
 
-	status      int   // 0 until WriteHeader or the first Write
-	headerOut   bool  // the header is in c.out or written
-	length      int64 // the declared Content-Length, or -1
-	written     int64 // body bytes the handler wrote
-	head        bool  // a HEAD request: the body is discarded
-	chunked     bool
-	pending     []byte // body of unknown length held before the header goes out
-	closeAfter  bool
-	sniffedType string
+	// frozen is the header as it stood at WriteHeader, when the header
+	// could not be written out then (its framing or Content-Type depend on
+	// the body): later changes to hdr must not reach the client. nil when
+	// the header went out at WriteHeader, which is the common case.
+	frozen http.Header
+
+	status     int   // 0 until WriteHeader or the first Write
+	headerOut  bool  // the header is in c.out or written
+	length     int64 // the declared Content-Length, or -1
+	written    int64 // body bytes the handler wrote
+	head       bool  // a HEAD request: the body is discarded
+	chunked    bool
+	pending    []byte // body of unknown length held before the header goes out
+	closeAfter bool
 	// badLength: the handler set a Content-Length that does not parse.
 	// net/http then never computes one, and chunks the body.
 	badLength bool
+	trailers  []string // declared with a Trailer field
 }
 
 func (w *response) reset(r *http.Request) {
 	w.req = r
 	clear(w.hdr)
+	w.frozen = nil
 	w.status = 0
 	w.headerOut = false
 	w.length = -1
@@ -52,8 +62,8 @@ func (w *response) reset(r *http.Request) {
 	w.chunked = false
 	w.pending = w.pending[:0]
 	w.closeAfter = r.Close
-	w.sniffedType = ""
 	w.badLength = false
+	w.trailers = w.trailers[:0]
 }
 
 func (w *response) Header() http.Header { return w.hdr }
@@ -65,12 +75,15 @@ func (w *response) WriteHeader(code int) {
 	if code < 100 || code > 999 {
 		panic("invalid WriteHeader code " + strconv.Itoa(code)) // as net/http
 	}
+	c := w.c
 	if code < 200 && code != http.StatusSwitchingProtocols {
 		// An informational response (103 Early Hints) goes out at once,
-		// with the header as it stands, and the final one follows.
-		w.c.out = appendStatus(w.c.out, code)
-		w.c.out, w.c.keys = appendFields(w.c.out, w.hdr, w.c.keys[:0])
-		w.c.out = append(w.c.out, crlf...)
+		// with the header as it stands but its framing fields, and the
+		// final one follows.
+		c.out = appendStatus(c.out, code)
+		c.out, c.keys = appendFields(c.out, w.hdr, c.keys[:0], excludeNoBody)
+		c.out = append(c.out, crlf...)
+		c.flush()
 		return
 	}
 	w.status = code
@@ -78,10 +91,18 @@ func (w *response) WriteHeader(code int) {
 		if v, err := strconv.ParseInt(cl[0], 10, 64); err == nil && v >= 0 {
 			w.length = v
 		} else {
-			w.c.srv.logf("h1: invalid Content-Length %q", cl[0])
+			c.srv.logf("h1: invalid Content-Length %q", cl[0])
 			delete(w.hdr, "Content-Length")
 			w.badLength = true
 		}
+	}
+	// The header can be written now unless the body decides its framing
+	// (unknown length) or its Content-Type (sniffed from the first bytes).
+	_, typed := w.hdr["Content-Type"]
+	if !w.bodyAllowed() || (w.length != -1 && (typed || w.hdr.Get("Content-Encoding") != "")) {
+		w.writeHeader(nil)
+	} else {
+		w.frozen = w.hdr.Clone()
 	}
 }
 
@@ -98,6 +119,9 @@ func (w *response) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
+	if err := w.c.werr; err != nil {
+		return 0, err
+	}
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -109,20 +133,14 @@ func (w *response) Write(p []byte) (int, error) {
 		return 0, http.ErrContentLength
 	}
 	if !w.headerOut {
-		if w.length == -1 {
+		if w.length == -1 && len(w.pending)+len(p) <= chunkAfter {
 			// Unknown length: hold the body, as net/http's buffer does,
 			// so that a short one gets a Content-Length.
-			if len(w.pending)+len(p) <= chunkAfter {
-				w.pending = append(w.pending, p...)
-				return len(p), nil
-			}
-			w.chunked = !w.head
+			w.pending = append(w.pending, p...)
+			return len(p), nil
 		}
 		w.writeHeader(p)
-		if w.chunked && len(w.pending) > 0 {
-			w.appendBody(w.pending)
-		}
-		w.pending = w.pending[:0]
+		w.flushPending()
 	}
 	if w.head {
 		return len(p), nil
@@ -131,6 +149,14 @@ func (w *response) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// flushPending sends the body held before the header went out.
+func (w *response) flushPending() {
+	if len(w.pending) > 0 && !w.head {
+		w.appendBody(w.pending)
+	}
+	w.pending = w.pending[:0]
 }
 
 // appendBody adds p to the output, framed as a chunk if need be; a large
@@ -142,16 +168,17 @@ func (w *response) appendBody(p []byte) error {
 		c.out = append(c.out, crlf...)
 	}
 	if len(p) > copyMax {
-		if err := c.writeBody(p); err != nil {
-			return err
-		}
+		c.writeBody(p)
 	} else {
 		c.out = append(c.out, p...)
 	}
 	if w.chunked {
 		c.out = append(c.out, crlf...)
 	}
-	return nil
+	if len(c.out) > copyMax {
+		c.flush()
+	}
+	return c.werr
 }
 
 // ReadFrom sends a body of declared length from src: for a file, with
@@ -165,12 +192,9 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.length == -1 || w.head || !w.bodyAllowed() || w.hdr["Content-Type"] == nil {
+	if !w.headerOut || w.length == -1 || w.head || !w.bodyAllowed() {
 		// Framing, sniffing or discarding to decide: the Write path does it.
 		return io.Copy(writerOnly{w}, src)
-	}
-	if !w.headerOut {
-		w.writeHeader(nil)
 	}
 	c := w.c
 	if err := c.flush(); err != nil {
@@ -187,6 +211,9 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 		outer.N -= n
 	}
 	w.written += n
+	if err != nil {
+		c.werr = err
+	}
 	return n, err
 }
 
@@ -210,14 +237,8 @@ func (w *response) Flush() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.headerOut {
-		if w.length == -1 && w.bodyAllowed() && !w.head {
-			w.chunked = true
-		}
 		w.writeHeader(w.pending)
-		if len(w.pending) > 0 && !w.head {
-			w.appendBody(w.pending)
-		}
-		w.pending = w.pending[:0]
+		w.flushPending()
 	}
 	w.c.flush()
 }
@@ -228,22 +249,16 @@ func (w *response) finish() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.headerOut {
-		if w.length == -1 && w.badLength && w.bodyAllowed() && !w.head {
-			w.chunked = true
-		} else if w.length == -1 && w.bodyAllowed() && (!w.head || len(w.pending) > 0) {
-			// The handler is done and its whole body is held: its length
-			// is known after all.
-			w.length = int64(len(w.pending))
-			w.hdr["Content-Length"] = []string{strconv.Itoa(len(w.pending))}
-		}
-		w.writeHeader(w.pending)
-		if !w.head {
-			w.appendBody(w.pending)
-		}
-		w.pending = w.pending[:0]
+		w.writeHeaderDone(w.pending)
+		w.flushPending()
 	}
 	if w.chunked {
-		w.c.out = append(w.c.out, "0\r\n\r\n"...)
+		c := w.c
+		c.out = append(c.out, "0\r\n"...)
+		if t := w.finalTrailers(); t != nil {
+			c.out, c.keys = appendFields(c.out, t, c.keys[:0], nil)
+		}
+		c.out = append(c.out, crlf...)
 	}
 	if w.length != -1 && w.written != w.length && !w.head && w.bodyAllowed() {
 		// Fewer bytes than declared: the client would wait for the rest,
@@ -252,46 +267,190 @@ func (w *response) finish() {
 	}
 }
 
-// writeHeader appends the status line and header fields to the output;
-// first is the start of the body, for sniffing a missing Content-Type.
-func (w *response) writeHeader(first []byte) {
-	w.headerOut = true
-	h := w.hdr
-	if !w.bodyAllowed() {
-		delete(h, "Transfer-Encoding")
-		delete(h, "Content-Length")
-		if w.status == http.StatusNotModified {
-			delete(h, "Content-Type")
+// finalTrailers returns the trailer fields the handler set: those it
+// declared in a Trailer field, and those named with http.TrailerPrefix.
+func (w *response) finalTrailers() http.Header {
+	var t http.Header
+	for k, vv := range w.hdr {
+		if kk, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+			if t == nil {
+				t = make(http.Header)
+			}
+			t[kk] = vv
 		}
-	} else if _, ok := h["Content-Type"]; !ok && h.Get("Content-Encoding") == "" && len(first) > 0 {
-		w.sniffedType = http.DetectContentType(first)
 	}
-	if v := h["Connection"]; len(v) > 0 && strings.EqualFold(v[0], "close") {
+	for _, k := range w.trailers {
+		for _, v := range w.hdr[k] {
+			if t == nil {
+				t = make(http.Header)
+			}
+			t.Add(k, v)
+		}
+	}
+	return t
+}
+
+// writeHeader writes the header before the handler is done; first is the
+// start of the body, for sniffing a missing Content-Type.
+func (w *response) writeHeader(first []byte) { w.writeHeaderAt(first, false) }
+
+// writeHeaderDone writes the header once the handler is done, when a body
+// of unknown length is all in first.
+func (w *response) writeHeaderDone(first []byte) { w.writeHeaderAt(first, true) }
+
+// writeHeaderAt appends the status line and header fields to the output,
+// deciding the framing as net/http's chunkWriter.writeHeader does.
+func (w *response) writeHeaderAt(first []byte, done bool) {
+	w.headerOut = true
+	c := w.c
+	h := w.frozen
+	if h == nil {
+		h = w.hdr
+	}
+	// Fields the handler set that are not written as they are.
+	var skip [4]string
+	excluded := skip[:0]
+	drop := func(k string) {
+		if _, ok := h[k]; ok {
+			excluded = append(excluded, k)
+		}
+	}
+
+	trailers := false
+	for k := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			trailers = true // written (without the prefix) as trailers
+		}
+	}
+	for _, v := range h["Trailer"] {
+		trailers = true
+		for _, k := range strings.Split(v, ",") {
+			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); validTrailer(k) {
+				w.trailers = append(w.trailers, k)
+			}
+		}
+	}
+	te := h.Get("Transfer-Encoding")
+	_, hasTE := h["Transfer-Encoding"]
+
+	var length string // a Content-Length to add
+	if done && !trailers && !hasTE && w.bodyAllowed() && !w.badLength && w.length == -1 && (!w.head || len(first) > 0) {
+		// The handler is done and its whole body is held: its length is
+		// known after all.
+		w.length = int64(len(first))
+		length = strconv.Itoa(len(first))
+	}
+	if h.Get("Connection") == "close" || c.srv.shutting.Load() {
 		w.closeAfter = true
 	}
-	if w.c.srv.shutting.Load() {
-		w.closeAfter = true // the last response of a draining connection says so
+
+	var sniffed string
+	if w.bodyAllowed() {
+		_, typed := h["Content-Type"]
+		if !typed && h.Get("Content-Encoding") == "" && !hasTE && len(first) > 0 {
+			if len(w.pending) > 0 && &first[0] != &w.pending[0] {
+				// The body starts with what is held, then first.
+				first = append(w.pending[:len(w.pending):len(w.pending)], first[:min(len(first), 512)]...)
+			}
+			sniffed = http.DetectContentType(first)
+		}
+	} else {
+		drop("Transfer-Encoding")
+		drop("Content-Length")
+		if w.status == http.StatusNotModified {
+			drop("Content-Type")
+		}
 	}
-	c := w.c
+
+	hasCL := w.length != -1
+	if hasCL && hasTE && te != "identity" {
+		c.srv.logf("h1: WriteHeader called with both Transfer-Encoding of %q and a Content-Length of %d", te, w.length)
+		drop("Content-Length")
+		hasCL, w.length = false, -1
+	}
+	switch {
+	case w.head || !w.bodyAllowed():
+		drop("Transfer-Encoding")
+	case hasCL:
+		drop("Transfer-Encoding")
+	case hasTE && te == "identity":
+		// No length and no chunking: the end of the body is the end of
+		// the connection.
+		w.closeAfter = true
+		drop("Transfer-Encoding")
+	default:
+		w.chunked = true
+		if te == "chunked" {
+			drop("Transfer-Encoding") // written below, once
+		}
+	}
+	if w.chunked {
+		drop("Content-Length")
+		if w.badLength {
+			length = ""
+		}
+	}
+	connClose := false
+	if w.closeAfter && (c.srv.shutting.Load() || !hasToken(h.Get("Connection"), "close")) && w.status != http.StatusSwitchingProtocols {
+		drop("Connection")
+		connClose = true
+	}
+
 	c.out = appendStatus(c.out, w.status)
-	c.out, c.keys = appendFields(c.out, h, c.keys[:0])
-	if w.sniffedType != "" {
+	c.out, c.keys = appendFields(c.out, h, c.keys[:0], excluded)
+	if sniffed != "" {
 		c.out = append(c.out, "Content-Type: "...)
-		c.out = append(c.out, w.sniffedType...)
+		c.out = append(c.out, sniffed...)
 		c.out = append(c.out, crlf...)
+	}
+	if connClose {
+		c.out = append(c.out, "Connection: close\r\n"...)
+	}
+	if w.chunked {
+		c.out = append(c.out, "Transfer-Encoding: chunked\r\n"...)
 	}
 	if _, ok := h["Date"]; !ok {
 		c.out = append(c.out, "Date: "...)
 		c.out = append(c.out, httpDate()...)
 		c.out = append(c.out, crlf...)
 	}
-	if w.chunked {
-		c.out = append(c.out, "Transfer-Encoding: chunked\r\n"...)
-	}
-	if w.closeAfter && h["Connection"] == nil {
-		c.out = append(c.out, "Connection: close\r\n"...)
+	if length != "" {
+		c.out = append(c.out, "Content-Length: "...)
+		c.out = append(c.out, length...)
+		c.out = append(c.out, crlf...)
 	}
 	c.out = append(c.out, crlf...)
+}
+
+// excludeNoBody are the fields an informational response does not carry.
+var excludeNoBody = []string{"Content-Length", "Transfer-Encoding"}
+
+// validTrailer reports whether k may be a trailer field: RFC 9110 §6.5.1
+// forbids those that frame, route or authenticate the message, as
+// net/http's httpguts.ValidTrailerHeader does.
+func validTrailer(k string) bool {
+	if k == "" || strings.HasPrefix(k, "If-") {
+		return false
+	}
+	switch k {
+	case "Authorization", "Cache-Control", "Connection", "Content-Encoding", "Content-Length",
+		"Content-Range", "Content-Type", "Expect", "Host", "Keep-Alive", "Max-Forwards",
+		"Pragma", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Range",
+		"Realm", "Te", "Trailer", "Transfer-Encoding", "Www-Authenticate":
+		return false
+	}
+	return true
+}
+
+// hasToken reports whether the comma-separated list v holds token,
+// case-insensitively.
+func hasToken(v, token string) bool {
+	for t := range strings.SplitSeq(v, ",") {
+		if strings.EqualFold(strings.TrimSpace(t), token) {
+			return true
+		}
+	}
+	return false
 }
 
 // appendStatus appends "HTTP/1.1 200 OK\r\n".
@@ -307,19 +466,19 @@ func appendStatus(b []byte, code int) []byte {
 	return append(b, crlf...)
 }
 
-// appendFields appends h's fields sorted by name, as net/http writes them.
+// appendFields appends h's fields sorted by name, as net/http writes them,
+// leaving out those in excluded and those named with http.TrailerPrefix.
 // Like net/http, it drops names that are not tokens and turns CR and LF in
-// values into spaces, so that no handler can split the response.
-// keys is scratch space, returned for reuse.
-func appendFields(b []byte, h http.Header, keys []string) ([]byte, []string) {
+// values into spaces, so that no handler can split the response. keys is
+// scratch space, returned for reuse.
+func appendFields(b []byte, h http.Header, keys, excluded []string) ([]byte, []string) {
 	for k := range h {
-		keys = append(keys, k)
+		if !slices.Contains(excluded, k) && isTokenString(k) {
+			keys = append(keys, k)
+		}
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !isTokenString(k) {
-			continue
-		}
 		for _, v := range h[k] {
 			b = append(b, k...)
 			b = append(b, ": "...)
@@ -336,6 +495,7 @@ func appendFields(b []byte, h http.Header, keys []string) ([]byte, []string) {
 	return b, keys
 }
 
+// isTokenString reports whether s is a field name; "Trailer:X" is not.
 func isTokenString(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if !tchar[s[i]] {

@@ -46,11 +46,18 @@ import (
 // the read buffer is handed over, so that MaxHeaderBytes is enforced there.
 // HTTP's ConnContext, when set, gives each connection its context.
 //
-// Unlike net/http, h1 does not watch the socket while a handler runs, so a
-// request's context is not cancelled when its client goes away; it ends
-// with the connection. That suits handlers that answer from memory or
-// stream a file, whose writes fail once the client is gone; a handler that
-// waits on something else should not be served here.
+// What differs from serving with HTTP alone, and why it does not matter to
+// gohttp-smol's handler:
+//   - h1 does not watch the socket while a handler runs, and a request's
+//     context is the connection's: it is not cancelled when the client goes
+//     away or the request ends, only when the connection ends. Handlers
+//     that answer from memory or stream a file notice a gone client by
+//     their writes failing; one that waits on something else, or registers
+//     work on the context per request, should not be served here.
+//   - http.ResponseController's deadlines, full duplex and Hijack report
+//     http.ErrNotSupported.
+//   - HTTP's ConnState hook sees only handed-over connections, and its
+//     ConnContext runs for them a second time, when HTTP accepts them.
 type Server struct {
 	HTTP *http.Server
 
@@ -72,6 +79,10 @@ func (s *Server) Serve(l net.Listener) error {
 		return http.ErrServerClosed
 	}
 	defer s.untrack(l)
+	base := context.Background()
+	if s.HTTP.BaseContext != nil {
+		base = s.HTTP.BaseContext(l)
+	}
 
 	var delay time.Duration // back-off on transient accept errors, as net/http's
 	for {
@@ -96,7 +107,7 @@ func (s *Server) Serve(l net.Listener) error {
 			}
 			continue
 		}
-		cc := newConn(s, tc)
+		cc := newConn(s, base, tc)
 		if !s.add(cc) {
 			tc.Close()
 			continue
@@ -157,11 +168,16 @@ func (s *Server) add(c *conn) bool {
 	return true
 }
 
-// remove forgets c; its goroutine is about to return.
-func (s *Server) remove(c *conn) {
+// forget stops tracking c, whose socket is handed over.
+func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+}
+
+// remove forgets c; its goroutine is about to return.
+func (s *Server) remove(c *conn) {
+	s.forget(c)
 	s.wg.Done()
 }
 
@@ -201,6 +217,9 @@ func (s *Server) Close() error {
 // stop sets the shutting flag, closes the listeners and interrupts the
 // connections blocked reading.
 func (s *Server) stop() {
+	// Connections already handed over, or handed over during the drain,
+	// get Connection: close on their next response, as on any Shutdown.
+	s.HTTP.SetKeepAlivesEnabled(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.shutting.Store(true)

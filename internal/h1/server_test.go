@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -110,7 +112,12 @@ func TestShutdown(t *testing.T) {
 	busy := dial(t, addr)
 	busy.send("GET /wait HTTP/1.1\r\nHost: t\r\n\r\n")
 	<-entered
-	partial := dial(t, addr) // a head partly sent when the shutdown begins
+	between := dial(t, addr) // answered once, then the start of a next head
+	if resp, _ := between.get("/first"); resp.StatusCode != 200 {
+		t.Fatalf("first request: %d", resp.StatusCode)
+	}
+	between.send("G")
+	partial := dial(t, addr) // a first head partly sent when the shutdown begins
 	partial.send("GET /late HTTP/1.1\r\nHo")
 	time.Sleep(50 * time.Millisecond)
 
@@ -119,6 +126,9 @@ func TestShutdown(t *testing.T) {
 
 	if !idle.closed(2 * time.Second) {
 		t.Error("an idle connection stayed open after Shutdown")
+	}
+	if !between.closed(2 * time.Second) {
+		t.Error("a connection between requests stayed open after Shutdown (net/http closes it)")
 	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Error("a new connection was accepted after Shutdown")
@@ -204,7 +214,7 @@ func TestTimeouts(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	_, addr, _ := start(t, h, func(s *http.Server) {
 		s.ReadHeaderTimeout = 300 * time.Millisecond
-		s.IdleTimeout = 400 * time.Millisecond
+		s.IdleTimeout = 1200 * time.Millisecond
 	})
 
 	t.Run("slowloris", func(t *testing.T) {
@@ -228,6 +238,19 @@ func TestTimeouts(t *testing.T) {
 			t.Errorf("cut off after %v; the header timeout is 300ms", d)
 		}
 	})
+	t.Run("silent", func(t *testing.T) {
+		// A new connection that sends nothing has the header timeout,
+		// not the idle timeout.
+		t.Parallel()
+		c := dial(t, addr)
+		start := time.Now()
+		if !c.closed(3 * time.Second) {
+			t.Fatal("a connection that sent nothing outlived the header timeout")
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("closed after %v; the header timeout is 300ms, the idle timeout 1.2s", d)
+		}
+	})
 	t.Run("idle", func(t *testing.T) {
 		t.Parallel()
 		c := dial(t, addr)
@@ -238,8 +261,8 @@ func TestTimeouts(t *testing.T) {
 		if !c.closed(3 * time.Second) {
 			t.Fatal("an idle connection outlived the idle timeout")
 		}
-		if d := time.Since(start); d < 300*time.Millisecond {
-			t.Errorf("idle connection closed after %v; the idle timeout is 400ms", d)
+		if d := time.Since(start); d < time.Second {
+			t.Errorf("idle connection closed after %v; the idle timeout is 1.2s", d)
 		}
 	})
 	t.Run("keep-alive", func(t *testing.T) {
@@ -249,7 +272,7 @@ func TestTimeouts(t *testing.T) {
 			if resp, body := c.get("/"); resp.StatusCode != 200 || body != "ok" {
 				t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
 			}
-			time.Sleep(200 * time.Millisecond) // within the idle timeout
+			time.Sleep(500 * time.Millisecond) // longer than the header timeout, within the idle one
 		}
 	})
 }
@@ -295,4 +318,66 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// TestStreams: a handler writing in small pieces reaches the client as it
+// writes, not when it returns.
+func TestStreams(t *testing.T) {
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for range 8 {
+			w.Write(make([]byte, 4<<10)) // 32 KiB, more than any buffer here
+		}
+		<-release
+		io.WriteString(w, "end")
+	})
+	_, addr, _ := start(t, h, nil)
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	c.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.br.Peek(4 << 10); err != nil {
+		t.Fatalf("the start of the body did not arrive while the handler ran: %v", err)
+	}
+	close(release)
+	c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if resp, body := c.read(); resp.StatusCode != 200 || len(body) != 32<<10+3 {
+		t.Errorf("status %d, %d body bytes", resp.StatusCode, len(body))
+	}
+}
+
+// TestWriteErrorEndsConnection: once a response is cut short by the write
+// timeout, the connection is closed, not used for the next response.
+func TestWriteErrorEndsConnection(t *testing.T) {
+	big := make([]byte, 64<<20)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+			w.Write(big)
+			return
+		}
+		io.WriteString(w, "small")
+	})
+	_, addr, _ := start(t, h, func(s *http.Server) { s.WriteTimeout = 300 * time.Millisecond })
+	c := dial(t, addr)
+	c.c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	c.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\nGET /small HTTP/1.1\r\nHost: t\r\n\r\n")
+	time.Sleep(time.Second) // not reading: the server's write times out
+	c.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if len(body) == len(big) {
+		t.Skip("the whole body fitted the socket buffers: nothing timed out")
+	}
+	// The body is cut short; the server must then close, not go on with
+	// the next response as if the first were whole.
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("after %d of %d body bytes: %v; want the connection closed (unexpected EOF)", len(body), len(big), err)
+	}
+	if bytes.Contains(body, []byte("HTTP/1.1 200")) {
+		t.Error("the next response was written into the cut body")
+	}
 }
