@@ -99,7 +99,7 @@ func (w *response) WriteHeader(code int) {
 	// The header can be written now unless the body decides its framing
 	// (unknown length) or its Content-Type (sniffed from the first bytes).
 	_, typed := w.hdr["Content-Type"]
-	if !w.bodyAllowed() || (w.length != -1 && (typed || w.hdr.Get("Content-Encoding") != "")) {
+	if !w.bodyAllowed() || (w.length != -1 && (typed || first1(w.hdr["Content-Encoding"]) != "")) {
 		w.writeHeader(nil)
 	} else {
 		w.frozen = w.hdr.Clone()
@@ -316,8 +316,11 @@ func (w *response) writeHeaderAt(first []byte, done bool) {
 		}
 	}
 
+	// One pass over the names serves both this check and the writing.
+	keys := c.keys[:0]
 	trailers := false
 	for k := range h {
+		keys = append(keys, k)
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			trailers = true // written (without the prefix) as trailers
 		}
@@ -330,7 +333,7 @@ func (w *response) writeHeaderAt(first []byte, done bool) {
 			}
 		}
 	}
-	te := h.Get("Transfer-Encoding")
+	te := first1(h["Transfer-Encoding"])
 	_, hasTE := h["Transfer-Encoding"]
 
 	var length string // a Content-Length to add
@@ -340,14 +343,14 @@ func (w *response) writeHeaderAt(first []byte, done bool) {
 		w.length = int64(len(first))
 		length = strconv.Itoa(len(first))
 	}
-	if h.Get("Connection") == "close" || c.srv.shutting.Load() {
+	if first1(h["Connection"]) == "close" || c.srv.shutting.Load() {
 		w.closeAfter = true
 	}
 
 	var sniffed string
 	if w.bodyAllowed() {
 		_, typed := h["Content-Type"]
-		if !typed && h.Get("Content-Encoding") == "" && !hasTE && len(first) > 0 {
+		if !typed && first1(h["Content-Encoding"]) == "" && !hasTE && len(first) > 0 {
 			if len(w.pending) > 0 && &first[0] != &w.pending[0] {
 				// The body starts with what is held, then first.
 				first = append(w.pending[:len(w.pending):len(w.pending)], first[:min(len(first), 512)]...)
@@ -391,13 +394,13 @@ func (w *response) writeHeaderAt(first []byte, done bool) {
 		}
 	}
 	connClose := false
-	if w.closeAfter && (c.srv.shutting.Load() || !hasToken(h.Get("Connection"), "close")) && w.status != http.StatusSwitchingProtocols {
+	if w.closeAfter && (c.srv.shutting.Load() || !hasToken(first1(h["Connection"]), "close")) && w.status != http.StatusSwitchingProtocols {
 		drop("Connection")
 		connClose = true
 	}
 
 	c.out = appendStatus(c.out, w.status)
-	c.out, c.keys = appendFields(c.out, h, c.keys[:0], excluded)
+	c.out, c.keys = appendSorted(c.out, h, keys, excluded)
 	if sniffed != "" {
 		c.out = append(c.out, "Content-Type: "...)
 		c.out = append(c.out, sniffed...)
@@ -420,6 +423,14 @@ func (w *response) writeHeaderAt(first []byte, done bool) {
 		c.out = append(c.out, crlf...)
 	}
 	c.out = append(c.out, crlf...)
+}
+
+// first1 returns a field's first value, as net/http's Header.get.
+func first1(v []string) string {
+	if len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // excludeNoBody are the fields an informational response does not carry.
@@ -473,12 +484,18 @@ func appendStatus(b []byte, code int) []byte {
 // scratch space, returned for reuse.
 func appendFields(b []byte, h http.Header, keys, excluded []string) ([]byte, []string) {
 	for k := range h {
-		if !slices.Contains(excluded, k) && isTokenString(k) {
-			keys = append(keys, k)
-		}
+		keys = append(keys, k)
 	}
+	return appendSorted(b, h, keys, excluded)
+}
+
+// appendSorted is appendFields with h's names already in keys.
+func appendSorted(b []byte, h http.Header, keys, excluded []string) ([]byte, []string) {
 	slices.Sort(keys)
 	for _, k := range keys {
+		if slices.Contains(excluded, k) || !isTokenString(k) {
+			continue
+		}
 		for _, v := range h[k] {
 			b = append(b, k...)
 			b = append(b, ": "...)
