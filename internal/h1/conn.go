@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"syscall"
 	"time"
 )
 
@@ -251,10 +250,10 @@ func (c *conn) handOver() bool {
 	if c.flush() != nil {
 		return false
 	}
-	// net/http sets its own deadlines; ours must not linger. And from
-	// here the socket is net/http's: Shutdown and Close must leave it be.
-	c.rwc.SetDeadline(time.Time{})
+	// From here the socket is net/http's: Shutdown and Close must leave it
+	// be, and our deadlines must not linger (net/http sets its own).
 	c.srv.forget(c)
+	c.rwc.SetDeadline(time.Time{})
 	hc := &handedConn{TCPConn: c.rwc, pending: append([]byte(nil), c.buf[:c.n]...)}
 	return c.srv.handoff.give(hc)
 }
@@ -262,7 +261,7 @@ func (c *conn) handOver() bool {
 // handedConn is a connection handed over to net/http: its reads start with
 // the bytes this package read and did not serve. It keeps the methods that
 // net/http looks for on a *net.TCPConn: CloseWrite, and ReadFrom, which
-// sends files with sendfile(2). SyscallConn lets handlers reach the socket.
+// sends files with sendfile(2); and SyscallConn, for socket options.
 type handedConn struct {
 	*net.TCPConn
 	pending []byte
@@ -282,6 +281,3 @@ func (c *handedConn) Read(p []byte) (int, error) {
 func (c *handedConn) WriteTo(w io.Writer) (int64, error) {
 	return io.Copy(w, struct{ io.Reader }{c})
 }
-
-// SyscallConn is the socket's, for socket options.
-func (c *handedConn) SyscallConn() (syscall.RawConn, error) { return c.TCPConn.SyscallConn() }

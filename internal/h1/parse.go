@@ -16,8 +16,9 @@ const (
 	refused                       // outside the subset: hand the connection over
 )
 
-// parseHead parses the request head at the start of b into r, replacing
-// every field a previous request set, and returns the head's length.
+// parseHead parses the request head at the start of b into r and returns
+// the head's length. r must be fresh but for its Header, which parseHead
+// clears and fills: the fields a head does not set are left as they are.
 //
 // It accepts only this subset of RFC 9112, refusing everything else so
 // that net/http decides: a request line "GET" or "HEAD", one space, an
@@ -116,17 +117,9 @@ func parseHead(b []byte, r *http.Request) (int, parseResult) {
 	r.URL = u
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	r.Body = http.NoBody
-	r.GetBody = nil
-	r.ContentLength = 0
-	r.TransferEncoding = nil
 	r.Close = closing
 	r.Host = host
-	r.Form, r.PostForm, r.MultipartForm = nil, nil, nil
-	r.Trailer = nil
 	r.RequestURI = rawURI
-	r.TLS = nil
-	r.Response = nil
-	r.Pattern = ""
 	return end + 4, parsed
 }
 

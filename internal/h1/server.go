@@ -181,11 +181,13 @@ func (s *Server) remove(c *conn) {
 	s.wg.Done()
 }
 
-// Shutdown stops accepting, closes the connections waiting for a request,
-// lets those in the middle of one finish it (with Connection: close), then
-// shuts HTTP down with ctx, which drains the connections handed over to it,
-// including those handed over during the drain. It returns ctx's error if
-// ctx ends first; Close then cuts what is left.
+// Shutdown stops accepting, closes the connections that have answered a
+// request and wait for (or are reading) the next, gives those waiting for
+// their first request up to 5 seconds, lets those in the middle of one
+// finish it (with Connection: close), then shuts HTTP down with ctx, which
+// drains the connections handed over to it, including those handed over
+// during the drain. These are net/http's own rules for its connections.
+// It returns ctx's error if ctx ends first; Close then cuts what is left.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stop()
 	done := make(chan struct{})
@@ -229,8 +231,7 @@ func (s *Server) stop() {
 	past := time.Unix(1, 0)
 	for c := range s.conns {
 		// A read deadline in the past wakes a blocked Read with a timeout;
-		// conn.serve sees the flag and closes the connection if it holds no
-		// partial request (see conn.readMore).
+		// conn.readHead sees the flag and decides (see there).
 		c.rwc.SetReadDeadline(past)
 	}
 }
