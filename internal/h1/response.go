@@ -334,7 +334,7 @@ func (w *response) writeHeaderAt(first []byte, done bool) {
 		}
 	}
 	te := first1(h["Transfer-Encoding"])
-	_, hasTE := h["Transfer-Encoding"]
+	hasTE := te != "" // as net/http: an empty value is no Transfer-Encoding
 
 	var length string // a Content-Length to add
 	if done && !trailers && !hasTE && w.bodyAllowed() && !w.badLength && w.length == -1 && (!w.head || len(first) > 0) {
