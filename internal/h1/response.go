@@ -311,7 +311,7 @@ func (w *response) writeHeaderAt(first []byte, done bool) {
 	var skip [4]string
 	excluded := skip[:0]
 	drop := func(k string) {
-		if _, ok := h[k]; ok {
+		if _, ok := h[k]; ok && !slices.Contains(excluded, k) {
 			excluded = append(excluded, k)
 		}
 	}
@@ -389,9 +389,6 @@ func (w *response) writeHeaderAt(first []byte, done bool) {
 	}
 	if w.chunked {
 		drop("Content-Length")
-		if w.badLength {
-			length = ""
-		}
 	}
 	connClose := false
 	if w.closeAfter && (c.srv.shutting.Load() || !hasToken(first1(h["Connection"]), "close")) && w.status != http.StatusSwitchingProtocols {
