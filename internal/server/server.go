@@ -191,7 +191,7 @@ func (r *runner) serve(ls listeners) <-chan error {
 	c := &r.c
 	errLog := slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)
 	newServer := func(h http.Handler) *http.Server {
-		s := &http.Server{
+		return &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: c.ReadHeaderTimeout,
 			ReadTimeout:       c.ReadTimeout,
@@ -200,7 +200,6 @@ func (r *runner) serve(ls listeners) <-chan error {
 			MaxHeaderBytes:    int(c.MaxHeaderBytes),
 			ErrorLog:          errLog,
 		}
-		return s
 	}
 
 	type job struct {
