@@ -102,8 +102,8 @@ test-deps:
 		$(TEST_DEBS) $(if $(shell command -v docker),,docker.io)
 # --- end deploy ----------------------------------------------------------------
 
-# --- proof (issue 3): reproducibility matrix on this server and third-party code ---
-# bench/thirdparty builds ./cmd/gohttp-smol, gojq and age with smol five ways
+# --- proof: reproducibility matrix on this server and third-party code ---
+# proof/ builds ./cmd/gohttp-smol, gojq and age with smol five ways
 # (cold, warm, another path as uid 12345, smol verify --native) for
 # linux/amd64 and linux/arm64 and rewrites the bench:repro section of
 # BENCHMARKS.md. ~15 minutes on 2 shared cores; not run by .ci/run (make test
@@ -112,7 +112,7 @@ PROOF_FLAGS ?=
 
 .PHONY: proof
 proof: $(SMOL)
-	go run ./bench/thirdparty -smol $(SMOL) $(PROOF_FLAGS)
+	go run ./proof -smol $(SMOL) $(PROOF_FLAGS)
 # --- end proof ------------------------------------------------------------------
 
 # --- bench-build (issue 2 figures): smol's build times (bench/buildbench) ------

@@ -48,7 +48,7 @@ func (r Report) Markdown() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("%s\n## Reproducibility proof: smol on this server and on third-party code\n\n", beginMarker)
-	p("Reproduce with `%s` (`go run ./bench/thirdparty`; not part of `make test`, which runs one module on one platform).\n", r.Command)
+	p("Reproduce with `%s` (`go run ./proof`; not part of `make test`, which runs one module on one platform).\n", r.Command)
 	p("Run %s on this repository at %s, %s, platforms %s, %d CPUs shared with other work; the whole run took %.1f min.\n\n",
 		r.Date, r.Revision, r.GoVersion, r.Platforms, r.CPUs, r.Minutes)
 

@@ -424,6 +424,6 @@ func removeAll(dir string) {
 		return nil
 	})
 	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(os.Stderr, "thirdparty: remove %s: %v\n", dir, err)
+		fmt.Fprintf(os.Stderr, "proof: remove %s: %v\n", dir, err)
 	}
 }

@@ -1,10 +1,10 @@
-// Command thirdparty is the proof behind `smol verify`: it builds this
+// Command proof is the proof behind `smol verify`: it builds this
 // repository's server and real third-party Go modules with smol, several
 // ways, and reports whether every way gave the same bytes.
 //
 // Usage:
 //
-//	go run ./bench/thirdparty [flags]      (or: make proof)
+//	go run ./proof [flags]    (or: make proof)
 //
 // For each subject (the server, ./cmd/gohttp-smol of this repository, and
 // the pinned third-party modules in subject.go) and each platform it makes
@@ -66,7 +66,7 @@ func main() {
 	case errors.Is(err, errUsage):
 		os.Exit(2)
 	default:
-		fmt.Fprintln(os.Stderr, "thirdparty:", err)
+		fmt.Fprintln(os.Stderr, "proof:", err)
 		os.Exit(1)
 	}
 }
@@ -78,7 +78,7 @@ var errUsage = errors.New("usage")
 var errNotReproducible = errors.New("not every output is identical across the builds (see the report)")
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("thirdparty", flag.ContinueOnError)
+	fs := flag.NewFlagSet("proof", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	repo := fs.String("repo", ".", "this repository's root `dir`ectory")
 	smolBin := fs.String("smol", "", "smol `binary` to prove (default: build ./cmd/smol of -repo)")
@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	work := fs.String("work", "", "parent `dir` of the scratch tree (default $TMPDIR)")
 	keep := fs.Bool("keep", false, "keep the scratch tree (kept anyway when an output differs)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: thirdparty [flags]\n\nBuild the server and pinned third-party modules with smol five ways and\nreport whether every output is byte-identical.\n\nFlags:\n")
+		fmt.Fprint(stderr, "usage: proof [flags]\n\nBuild the server and pinned third-party modules with smol five ways and\nreport whether every output is byte-identical.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -98,12 +98,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "thirdparty: unexpected arguments %v\n", fs.Args())
+		fmt.Fprintf(stderr, "proof: unexpected arguments %v\n", fs.Args())
 		return errUsage
 	}
 	subjects, err := selectSubjects(*only)
 	if err != nil {
-		fmt.Fprintln(stderr, "thirdparty:", err)
+		fmt.Fprintln(stderr, "proof:", err)
 		return errUsage
 	}
 	repoDir, err := filepath.Abs(*repo)
@@ -124,7 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	keepBase := *keep
 	defer func() {
 		if keepBase {
-			fmt.Fprintf(stderr, "thirdparty: scratch tree kept in %s\n", base)
+			fmt.Fprintf(stderr, "proof: scratch tree kept in %s\n", base)
 			return
 		}
 		removeAll(base)
@@ -171,7 +171,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := benchdoc.Write(path, section, []byte(text)); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "thirdparty: wrote the bench:repro section of %s (%.1f min)\n", path, rep.Minutes)
+		fmt.Fprintf(stderr, "proof: wrote the bench:repro section of %s (%.1f min)\n", path, rep.Minutes)
 	}
 	if !rep.AllIdentical() {
 		keepBase = true
