@@ -59,7 +59,7 @@ $(SMOL): $(SMOL_SRC)
 			$$img go build -trimpath -o $@ ./cmd/smol; \
 	fi
 
-# --- bench: server benchmark (bench/, owned by the bench agent) ---------------
+# --- bench: server benchmark (bench/) -----------------------------------------
 # gohttp-smol as smol builds it (the build target) against nginx-light, Caddy,
 # lighttpd and the seed's http.FileServer, in one run: rewrites the server
 # section of BENCHMARKS.md and bench/server.svg; raw JSON in bench/results/.
@@ -75,7 +75,7 @@ bench: build
 	go run ./bench -gohttp-smol $(SERVER) -seed $(BENCH_SEED) $(BENCH_FLAGS)
 # --- end bench ------------------------------------------------------------------
 
-# --- deploy (issue 4): packages and job files made from dist/ ------------------
+# --- deploy: packages and job files made from dist/ ----------------------------
 #   make deb         dist/gohttp-smol_<version>_<arch>.deb, byte-reproducible (cmd/mkdeb)
 #   make deb-check   rebuild the .deb in memory and compare with the one in dist/
 #   make nomad-job   dist/gohttp-smol.nomad.hcl with version and sha256 filled in
