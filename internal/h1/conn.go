@@ -54,7 +54,7 @@ func newConn(s *Server, base context.Context, c *net.TCPConn) *conn {
 	if s.HTTP.ConnContext != nil {
 		ctx = s.HTTP.ConnContext(ctx, c)
 	}
-	cc.ctx, cc.cancel = context.WithCancel(ctx)
+	cc.ctx, cc.cancel = context.WithCancel(context.WithValue(ctx, connKey{}, cc))
 	return cc
 }
 

@@ -103,7 +103,18 @@ func (r *runner) run(ctx context.Context) error {
 			HTML:      c.CacheControlHTML,
 			Immutable: c.CacheControlImmutable,
 			Default:   c.CacheControlDefault,
+			// Decided once, at load: every response of a protected site is
+			// for its user only, and the site's prepared headers say so.
+			Private: c.BasicAuthFile != "",
 		},
+	}
+	if c.BasicAuthFile != "" {
+		for flag, v := range map[string]string{"cache-control-html": c.CacheControlHTML,
+			"cache-control-immutable": c.CacheControlImmutable, "cache-control-default": c.CacheControlDefault} {
+			if site.SharedCacheable(v) {
+				r.log.Warn("--"+flag+" lets shared caches serve protected content to anyone (RFC 9111 §3.5); use private unless a cache in front checks credentials itself", "value", v)
+			}
+		}
 	}
 	if c.Root == "" {
 		r.siteOpts.FS = defaultsite.FS(r.env.Version, r.env.GoVersion, started)
@@ -124,7 +135,7 @@ func (r *runner) run(ctx context.Context) error {
 	})
 	r.h.access = r.env.Access
 	if c.BasicAuthFile != "" {
-		u, err := basicauth.Load(c.BasicAuthFile)
+		u, err := loadUsers(c.BasicAuthFile)
 		if err != nil {
 			return err
 		}
@@ -284,7 +295,7 @@ func (r *runner) reload(ctx context.Context) {
 		}
 	}
 	if r.c.BasicAuthFile != "" {
-		if u, err := basicauth.Load(r.c.BasicAuthFile); err != nil {
+		if u, err := loadUsers(r.c.BasicAuthFile); err != nil {
 			ok = false
 			r.log.Error("reload: basic auth users not reloaded; the previous ones stay", "err", err)
 		} else {
@@ -293,6 +304,18 @@ func (r *runner) reload(ctx context.Context) {
 	}
 	r.h.metrics.Reloaded(ok)
 	r.notify(r.notifier.Ready())
+}
+
+// loadUsers reads the password file. Its checks skip the password hash for
+// clients that have gone, which h1 alone cannot tell by the request's
+// context.
+func loadUsers(path string) (*basicauth.Users, error) {
+	u, err := basicauth.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	u.Alive = h1.ClientAlive
+	return u, nil
 }
 
 // shutdown stops accepting and drains every server at once, within the

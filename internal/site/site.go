@@ -118,11 +118,14 @@ type Options struct {
 //     content does (default "public, max-age=31536000, immutable");
 //   - Default, for everything else (default "public, max-age=3600").
 //
-// An empty string selects the default value.
+// An empty string selects the default value. With Private set (the site is
+// behind authentication) the defaults are the Private* constants, which
+// keep shared caches from storing what only some may see.
 type CacheControl struct {
 	HTML      string
 	Immutable string
 	Default   string
+	Private   bool
 
 	// Fingerprinted reports whether the file at URL path name (for example
 	// "/assets/app.3f9a1c2e.js") is fingerprinted. Nil selects the default
