@@ -97,6 +97,7 @@ func (r *runner) run(ctx context.Context) error {
 	r.siteOpts = site.Options{
 		Dir:         c.Root,
 		MaxFileSize: c.MaxFileSize,
+		MaxMemory:   c.MaxMemory,
 		Fallback:    c.Fallback,
 		Listing:     c.Listing,
 		CacheControl: site.CacheControl{
@@ -124,7 +125,10 @@ func (r *runner) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil // asked to stop while loading: a normal stop
 		}
-		return err // "site: load DIR: ..."
+		return budgetHint(err) // "site: load DIR: ..."
+	}
+	if b := content.Stats().Bytes; b > c.MaxMemory/2 {
+		r.log.Warn("the content takes more than half of --max-memory: a reload, which holds old and new content at once, will be refused unless it shrinks", "bytes_in_memory", b, "max_memory", c.MaxMemory)
 	}
 
 	r.h = &handler{headers: responseHeaders(c)}
@@ -152,7 +156,7 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	if ls.metrics == nil {
-		r.h.metricsPath = c.MetricsPath
+		r.h.metricsPath = c.MetricsPath // "" unless the operator opted in
 	}
 	errc := r.serve(ls)
 
@@ -277,10 +281,12 @@ func (s tlsServer) Serve(l net.Listener) error { return s.ServeTLS(l, "", "") }
 func (r *runner) reload(ctx context.Context) {
 	r.notify(r.notifier.Reloading())
 	start, ok := time.Now(), true
-	content, err := site.Load(ctx, r.siteOpts)
+	opts := r.siteOpts
+	opts.Held = r.h.site.Load().Stats().Bytes // serving until the swap
+	content, err := site.Load(ctx, opts)
 	if err != nil {
 		ok = false
-		r.log.Error("reload: content not reloaded; the previous content keeps serving", "err", err)
+		r.log.Error("reload: content not reloaded; the previous content keeps serving", "err", budgetHint(err))
 	} else {
 		r.h.site.Store(content)
 		s := content.Stats()
@@ -304,6 +310,15 @@ func (r *runner) reload(ctx context.Context) {
 	}
 	r.h.metrics.Reloaded(ok)
 	r.notify(r.notifier.Ready())
+}
+
+// budgetHint adds to a load refused for its memory what the operator can
+// do about it.
+func budgetHint(err error) error {
+	if errors.Is(err, site.ErrOverBudget) {
+		return fmt.Errorf("%w; raise --max-memory, or lower --max-file-size so that the largest files are streamed from disk", err)
+	}
+	return err
 }
 
 // loadUsers reads the password file. Its checks skip the password hash for

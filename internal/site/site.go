@@ -90,9 +90,17 @@ type Options struct {
 
 	// MaxFileSize is the largest file, in bytes, that Load holds in memory;
 	// larger files are streamed from disk on each request. Zero means
-	// DefaultMaxFileSize; a negative value streams every file. Nothing
-	// bounds the total: Stats().Bytes tells what a site costs.
+	// DefaultMaxFileSize; a negative value streams every file.
 	MaxFileSize int64
+
+	// MaxMemory, when positive, bounds the bytes of file contents the
+	// Site holds (what Stats().Bytes counts) plus Held: Load fails with an
+	// error wrapping ErrOverBudget, naming the largest files held, rather
+	// than hold more. It checks the sizes seen by the walk before reading
+	// anything, then the bytes read as it goes. Held is memory already
+	// spent elsewhere, such as the Site still serving while its
+	// replacement loads, so that the two together stay within MaxMemory.
+	MaxMemory, Held int64
 
 	// Fallback, when not empty, is the URL path of a file (for example
 	// "/index.html") served with status 200 for any request that matches
