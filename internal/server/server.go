@@ -19,7 +19,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -229,9 +228,7 @@ func (r *runner) serve(ls listeners) <-chan error {
 	main := newServer(r.h)
 	switch {
 	case r.certs != nil:
-		// net/http enables HTTP/2 on TLS listeners by itself (ServeTLS adds
-		// "h2" to NextProtos). TLS 1.0 and 1.1 are deprecated (RFC 8996).
-		main.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.certs.GetCertificate}
+		main.TLSConfig = tlsConfig(r.certs.GetCertificate)
 		r.servers = append(r.servers, main)
 		for _, l := range ls.main {
 			jobs = append(jobs, job{tlsServer{main}, l})
