@@ -1,10 +1,13 @@
 package h1
 
 import (
+	"net"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/connlimit"
 )
 
 // TestClientAlive pipelines requests and closes the connection: the
@@ -53,6 +56,39 @@ func TestClientAlive(t *testing.T) {
 	for path, want := range map[string]bool{"/open": true, "/wait": false, "/after": false} {
 		if got, ok := seen[path]; !ok || got != want {
 			t.Errorf("%s: ClientAlive = %v (served: %v), want %v", path, got, ok, want)
+		}
+	}
+}
+
+// TestServeWrappedTCP serves a listener whose connections wrap TCP ones
+// (connlimit's): h1 must serve them itself rather than hand them over, and
+// close them through the wrapper, which frees the limit's slot.
+func TestServeWrappedTCP(t *testing.T) {
+	servedHere := make(chan bool, 4)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok := r.Context().Value(connKey{}).(*conn)
+		servedHere <- ok
+		w.Write([]byte("x"))
+	})
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 2 * time.Second, ErrorLog: quietLog()}
+	s := &Server{HTTP: hs}
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(connlimit.New(1).Listen(raw))
+	t.Cleanup(func() { s.Close() })
+
+	for i := range 2 {
+		// The second connection is accepted only if the first one's slot
+		// was freed when h1 closed it.
+		c := dial(t, raw.Addr().String())
+		c.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+		if resp, _ := c.read(); resp.StatusCode != 200 {
+			t.Fatalf("connection %d: status %d", i, resp.StatusCode)
+		}
+		if !<-servedHere {
+			t.Errorf("connection %d was handed over to net/http, want served by h1", i)
 		}
 	}
 }
