@@ -123,7 +123,11 @@ func TestBasicAuthBusy(t *testing.T) {
 	}
 	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
 	writeFile(t, htpasswd, "ali:"+string(hash)+"\n")
-	p := start(t, startOpts{env: []string{"GOMAXPROCS=1"}}, "--addr", "127.0.0.1:0", "--log-format", "off", "--basic-auth-file", htpasswd, dir)
+	p := start(t, startOpts{env: []string{"GOMAXPROCS=1"}}, "--addr", "127.0.0.1:0", "--log-format", "off", "--basic-auth-file", htpasswd,
+		"--cache-control-immutable", "public, max-age=60", dir)
+	// A value given by flag is kept, but one that lets shared caches keep
+	// protected files is worth a warning.
+	p.waitLog(`--cache-control-immutable lets shared caches serve protected content.*value="public, max-age=60"`, 5*time.Second)
 
 	var mu sync.Mutex
 	codes := map[int]int{}

@@ -53,7 +53,8 @@ import (
 //     away or the request ends, only when the connection ends. Handlers
 //     that answer from memory or stream a file notice a gone client by
 //     their writes failing; one that waits on something else, or registers
-//     work on the context per request, should not be served here.
+//     work on the context per request, should not be served here. Before
+//     expensive work, a handler can ask [ClientAlive], which looks.
 //   - http.ResponseController's deadlines, full duplex and Hijack report
 //     http.ErrNotSupported.
 //   - HTTP's ConnState hook sees only handed-over connections, and its

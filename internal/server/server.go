@@ -108,14 +108,7 @@ func (r *runner) run(ctx context.Context) error {
 			Private: c.BasicAuthFile != "",
 		},
 	}
-	if c.BasicAuthFile != "" {
-		for flag, v := range map[string]string{"cache-control-html": c.CacheControlHTML,
-			"cache-control-immutable": c.CacheControlImmutable, "cache-control-default": c.CacheControlDefault} {
-			if site.SharedCacheable(v) {
-				r.log.Warn("--"+flag+" lets shared caches serve protected content to anyone (RFC 9111 §3.5); use private unless a cache in front checks credentials itself", "value", v)
-			}
-		}
-	}
+	r.warnSharedCache()
 	if c.Root == "" {
 		r.siteOpts.FS = defaultsite.FS(r.env.Version, r.env.GoVersion, started)
 	}
@@ -307,6 +300,25 @@ func (r *runner) reload(ctx context.Context) {
 	}
 	r.h.metrics.Reloaded(ok)
 	r.notify(r.notifier.Ready())
+}
+
+// warnSharedCache warns about each Cache-Control value given by flag that
+// lets a shared cache keep a protected response. It is a warning, not an
+// error: a cache in front that checks credentials itself makes it right.
+func (r *runner) warnSharedCache() {
+	c := &r.c
+	if c.BasicAuthFile == "" {
+		return
+	}
+	for _, f := range []struct{ flag, value string }{
+		{"cache-control-html", c.CacheControlHTML},
+		{"cache-control-immutable", c.CacheControlImmutable},
+		{"cache-control-default", c.CacheControlDefault},
+	} {
+		if site.SharedCacheable(f.value) {
+			r.log.Warn("--"+f.flag+" lets shared caches serve protected content to anyone (RFC 9111 §3.5); use private unless a cache in front checks credentials itself", "value", f.value)
+		}
+	}
 }
 
 // budgetHint adds to a load refused for its memory what the operator can
