@@ -123,7 +123,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	index := filepath.Join(dir, "index.html")
 	writeFile(t, index, "version one")
 	writeFile(t, filepath.Join(dir, "app.html"), "app")
-	p := start(t, startOpts{}, "--addr", "127.0.0.1:0", "--log-format", "off", "--fallback", "/app.html", dir)
+	p := start(t, startOpts{}, "--addr", "127.0.0.1:0", "--log-format", "off", "--fallback", "/app.html", "--metrics-path", "/metrics", dir)
 
 	either := func(resp *http.Response, body []byte) string {
 		if resp.StatusCode != 200 || (string(body) != "version one" && string(body) != "version two") {

@@ -25,6 +25,9 @@
 //	--fallback /index.html       served for extension-less paths that match nothing (SPA)
 //	--listing                    list directories that have no index.html
 //	--max-file-size 1MiB         larger files are streamed from disk; -1 streams all
+//	--max-memory 512MiB          most bytes of held files, old and new content
+//	                             together during a reload; more is refused
+//	--max-conns 0                most open connections on the main listener (0: no limit)
 //	--cache-control-html no-cache
 //	--cache-control-immutable "public, max-age=31536000, immutable"  (fingerprinted names)
 //	--cache-control-default "public, max-age=3600"
@@ -33,7 +36,7 @@
 //	--tls-cert FILE --tls-key FILE   serve TLS with HTTP/2; files re-read when they change
 //	--redirect-addr ADDR         plain-HTTP listener redirecting to https
 //	--metrics-addr ADDR          separate listener for /metrics
-//	--metrics-path /metrics      metrics path on the main listener ("" disables)
+//	--metrics-path PATH          also serve the metrics at PATH on the main listener (off)
 //	--log-format text            text, json or off: access and server logs to stdout
 //	--shutdown-timeout 10s       drain time on SIGTERM/SIGINT
 //	--read-header-timeout 5s --read-timeout 30s --write-timeout 10m --idle-timeout 2m
@@ -44,19 +47,50 @@
 // reload, errors) still go to stderr as text, so that a failure is never
 // silent.
 //
+// # Limits
+//
+// --max-memory bounds the file contents held in memory (files up to
+// --max-file-size, with their compressed variants and listings). A site
+// that needs more is refused at start (exit 1) with its largest files
+// named; during a reload the content still serving counts too, so a reload
+// that would hold old and new beyond the budget is refused and the old
+// content keeps serving. --max-conns bounds the connections open at once
+// on the main listeners, idle keep-alive ones included: further
+// connections wait in the kernel's listen queue until one closes (they are
+// not accepted and then dropped). The metrics and redirect listeners are
+// not counted.
+//
+// With --basic-auth-file, at most one bcrypt comparison per CPU runs at a
+// time; a request needing one while all are busy gets 503 with
+// Retry-After: 1 rather than a place in a queue. Checks already made,
+// passed or failed, are remembered (by a salted hash of user and password,
+// so a remembered failure never refuses the right password), and no
+// comparison is made for a client that has closed its connection.
+//
+// # Response headers
+//
 // Every response carries X-Content-Type-Options: nosniff and
 // Referrer-Policy: strict-origin-when-cross-origin; TLS responses also
 // Strict-Transport-Security: max-age=31536000. The built-in page adds a
-// strict Content-Security-Policy and X-Frame-Options: DENY.
+// strict Content-Security-Policy and X-Frame-Options: DENY. With
+// --basic-auth-file, the default Cache-Control values say "private"
+// instead of "public" (and HTML gets "private, no-cache"), so that no shared
+// cache keeps a protected file for others (RFC 9111 §3.5); a value given by
+// flag is used as given, with a warning in the log when it lets shared
+// caches store protected files. TLS is 1.3, or 1.2 with ECDHE and AES-GCM or
+// ChaCha20-Poly1305 only (Mozilla's "intermediate").
 //
 // # Endpoints
 //
 //	/healthz   200 "ok" while the process runs
 //	/readyz    200 once the content is loaded; 503 before, and while draining
-//	/metrics   Prometheus text format (path and listener set by the flags)
+//	/metrics   Prometheus text format, on the --metrics-addr listener (or
+//	           the socket named "metrics"), or at --metrics-path
 //
-// /healthz and /readyz are outside basic auth; /metrics on the main
-// listener is not. A --redirect-addr listener answers them too.
+// The metrics tell anyone the version and the traffic, so the main
+// listener serves them only when --metrics-path is given, and then behind
+// basic auth when it is on. /healthz and /readyz are outside basic auth. A
+// --redirect-addr listener answers them too.
 //
 // # Signals
 //

@@ -62,7 +62,7 @@ func TestBasicAuth(t *testing.T) {
 	}
 	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
 	writeFile(t, htpasswd, "# test users\nali:"+string(hash)+"\n")
-	p := start(t, startOpts{}, "--addr", "127.0.0.1:0", "--basic-auth-file", htpasswd, dir)
+	p := start(t, startOpts{}, "--addr", "127.0.0.1:0", "--basic-auth-file", htpasswd, "--metrics-path", "/metrics", dir)
 
 	for _, tc := range []struct {
 		name, path, user, pass string
@@ -146,7 +146,7 @@ func TestMetrics(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "a.txt"), "a")
 
 	t.Run("on the main listener", func(t *testing.T) {
-		p := start(t, startOpts{}, "--addr", "127.0.0.1:0", "--log-format", "off", dir)
+		p := start(t, startOpts{}, "--addr", "127.0.0.1:0", "--log-format", "off", "--metrics-path", "/metrics", dir)
 		for range 5 {
 			get(t, nil, p.url("/blob.bin"))
 		}
@@ -197,11 +197,21 @@ func TestMetrics(t *testing.T) {
 		}
 	})
 
-	t.Run("disabled", func(t *testing.T) {
-		p := start(t, startOpts{}, "--addr", "127.0.0.1:0", "--metrics-path", "", dir)
+	t.Run("off by default", func(t *testing.T) {
+		// Metrics tell anyone the version and the traffic: the public
+		// listener serves them only when asked.
+		p := start(t, startOpts{}, "--addr", "127.0.0.1:0", dir)
 		if resp, _ := get(t, nil, p.url("/metrics")); resp.StatusCode != 404 {
-			t.Errorf("/metrics = %d with --metrics-path \"\", want 404", resp.StatusCode)
+			t.Errorf("/metrics = %d without --metrics-path, want 404", resp.StatusCode)
 		}
+	})
+
+	t.Run("separate listener at a chosen path", func(t *testing.T) {
+		p := start(t, startOpts{}, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--metrics-path", "/m", dir)
+		if resp, _ := get(t, nil, p.url("/m")); resp.StatusCode != 404 {
+			t.Errorf("main listener /m = %d, want 404 (metrics are elsewhere)", resp.StatusCode)
+		}
+		scrape(t, "http://"+p.metricsAddr+"/m")
 	})
 }
 

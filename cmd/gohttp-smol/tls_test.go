@@ -102,6 +102,35 @@ func TestTLS(t *testing.T) {
 		"--redirect-addr", "127.0.0.1:0", dir)
 	base := "https://" + p.addr
 
+	t.Run("cipher suites", func(t *testing.T) {
+		// TLS 1.2 with only the intermediate suites: a client offering
+		// nothing but CBC (or only RSA key exchange) gets no handshake.
+		for _, tc := range []struct {
+			name   string
+			suites []uint16
+			ok     bool
+		}{
+			{"CBC only", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}, false},
+			{"CBC SHA-256 only", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256}, false},
+			{"RSA key exchange only", []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}, false},
+			{"AES-GCM", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, true},
+			{"ChaCha20-Poly1305", []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}, true},
+		} {
+			conn, err := tls.Dial("tcp", p.addr, &tls.Config{RootCAs: ca.pool, MaxVersion: tls.VersionTLS12, CipherSuites: tc.suites})
+			if err == nil {
+				conn.Close()
+			}
+			if (err == nil) != tc.ok {
+				t.Errorf("%s: handshake error %v, want success %v", tc.name, err, tc.ok)
+			}
+		}
+		conn, err := tls.Dial("tcp", p.addr, &tls.Config{RootCAs: ca.pool, MinVersion: tls.VersionTLS13})
+		if err != nil {
+			t.Fatalf("TLS 1.3: %v", err)
+		}
+		conn.Close()
+	})
+
 	t.Run("HTTP/2 and headers", func(t *testing.T) {
 		resp, body := get(t, newClient(&tls.Config{RootCAs: ca.pool}), base+"/")
 		if body != "secure" || resp.Proto != "HTTP/2.0" {

@@ -35,40 +35,101 @@ func TestCheck(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		user, pass string
-		want       bool
+		want       Result
 	}{
-		{"alice", "correct horse", true},
-		{"alice", "correct horse", true}, // remembered
-		{"bob", "s3cret y", true},
-		{"alice", "Correct horse", false},
-		{"alice", "", false},
-		{"Alice", "correct horse", false},
-		{"bob", "correct horse", false},
-		{"carol", "correct horse", false},
-		{"", "", false},
-		{"alic", "correct horse", false},
+		{"alice", "correct horse", Passed},
+		{"alice", "correct horse", Passed}, // remembered
+		{"bob", "s3cret y", Passed},
+		{"alice", "Correct horse", Failed},
+		{"alice", "Correct horse", Failed}, // remembered
+		{"alice", "", Failed},
+		{"Alice", "correct horse", Failed},
+		{"bob", "correct horse", Failed},
+		{"carol", "correct horse", Failed},
+		{"", "", Failed},
+		{"alic", "correct horse", Failed},
 	} {
 		if got := u.Check(ctx, tc.user, tc.pass); got != tc.want {
 			t.Errorf("Check(%q, %q) = %v, want %v", tc.user, tc.pass, got, tc.want)
 		}
 	}
-	if len(u.passed) != 2 {
-		t.Errorf("%d checks remembered, want 2 (only successes)", len(u.passed))
+	if len(u.passed) != 2 || len(u.failed) != 7 {
+		t.Errorf("%d passed and %d failed checks remembered, want 2 and 7", len(u.passed), len(u.failed))
 	}
 }
 
-func TestCheckCancelled(t *testing.T) {
+// TestCheckRemembersWithoutHashing shows that a remembered pair, passed or
+// failed, is answered with every comparison slot taken, that is without
+// bcrypt, while a new pair is refused as Busy rather than waiting; and that
+// a remembered failure never refuses the right password.
+func TestCheckRemembersWithoutHashing(t *testing.T) {
 	u, err := Parse(strings.NewReader("alice:" + hash(t, "pw")))
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx := context.Background()
+	if got := u.Check(ctx, "alice", "guess"); got != Failed {
+		t.Fatalf("wrong password: %v", got)
+	}
 	for range cap(u.slots) {
 		u.slots <- struct{}{} // every CPU busy
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	for _, tc := range []struct {
+		pass string
+		want Result
+	}{
+		{"guess", Failed}, // remembered: no slot needed
+		{"pw", Busy},      // the right one is not locked out, only unremembered
+		{"other", Busy},
+	} {
+		if got := u.Check(ctx, "alice", tc.pass); got != tc.want {
+			t.Errorf("all slots busy: Check(alice, %q) = %v, want %v", tc.pass, got, tc.want)
+		}
+	}
+	for range cap(u.slots) {
+		<-u.slots
+	}
+	if got := u.Check(ctx, "alice", "pw"); got != Passed {
+		t.Errorf("slots free again: Check(alice, pw) = %v, want passed", got)
+	}
+}
+
+func TestCheckGone(t *testing.T) {
+	u, err := Parse(strings.NewReader("alice:" + hash(t, "pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
-	if u.Check(ctx, "alice", "pw") {
-		t.Error("Check with a cancelled context and no free slot = true")
+	if got := u.Check(cancelled, "alice", "pw"); got != Gone {
+		t.Errorf("Check with a cancelled context = %v, want gone", got)
+	}
+	asked := 0
+	u.Alive = func(context.Context) bool { asked++; return false }
+	if got := u.Check(context.Background(), "alice", "pw"); got != Gone || asked != 1 {
+		t.Errorf("Check with Alive false = %v after %d calls, want gone after 1", got, asked)
+	}
+	if len(u.passed)+len(u.failed) != 0 {
+		t.Error("a check not made was remembered")
+	}
+	u.Alive = func(context.Context) bool { return true }
+	if got := u.Check(context.Background(), "alice", "pw"); got != Passed {
+		t.Errorf("Check with Alive true = %v, want passed", got)
+	}
+}
+
+func TestRememberedIsBounded(t *testing.T) {
+	cache := map[[32]byte]struct{}{}
+	var k [32]byte
+	for i := range maxRemembered + 10 {
+		k[0], k[1] = byte(i), byte(i>>8)
+		remember(cache, k)
+		if _, ok := cache[k]; !ok {
+			t.Fatalf("key %d not remembered", i)
+		}
+	}
+	if len(cache) != maxRemembered {
+		t.Errorf("%d entries after %d insertions, want the bound %d", len(cache), maxRemembered+10, maxRemembered)
 	}
 }
 

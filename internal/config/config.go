@@ -42,9 +42,13 @@ type Config struct {
 	RedirectAddr string // --redirect-addr
 
 	MetricsAddr string // --metrics-addr
-	MetricsPath string // --metrics-path, default "/metrics"; "" disables
+	MetricsPath string // --metrics-path, default "": no metrics on the main listener
 
 	LogFormat string // --log-format: "text" (default), "json" or "off"
+
+	// Limits that bound what a client or a site can cost.
+	MaxMemory int64 // --max-memory, bytes of file contents held at once, default 512 MiB
+	MaxConns  int   // --max-conns, open connections on the main listeners; 0: no limit
 
 	ShutdownTimeout   time.Duration // --shutdown-timeout, default 10s
 	ReadHeaderTimeout time.Duration // --read-header-timeout, default 5s
@@ -111,30 +115,34 @@ func newFlagSet(c *Config, out io.Writer) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.Usage = func() { usage(fs, out) }
 
-	fs.StringVar(&c.Addr, "addr", ":8080", "listen `address` (ignored when systemd passes sockets)")
-	fs.StringVar(&c.Root, "root", "", "`directory` to serve, same as the DIR argument")
+	fs.StringVar(&c.Addr, "addr", ":8080", "`addr` to listen on, host:port or :port (ignored when systemd passes sockets)")
+	fs.StringVar(&c.Root, "root", "", "the site's root `dir`, same as the DIR argument")
 	fs.StringVar(&c.Fallback, "fallback", "", "URL `path` served for extension-less paths that match nothing (SPA), e.g. /index.html")
 	fs.BoolVar(&c.Listing, "listing", false, "list directories that have no index.html")
 	c.MaxFileSize = 1 << 20
-	fs.Var((*sizeValue)(&c.MaxFileSize), "max-file-size", "files up to this `size` are held in memory, larger ones streamed from disk (0: 1MiB, -1: stream all)")
-	fs.StringVar(&c.CacheControlHTML, "cache-control-html", "", "Cache-Control `value` for HTML (default \"no-cache\")")
-	fs.StringVar(&c.CacheControlImmutable, "cache-control-immutable", "", "Cache-Control `value` for fingerprinted files (default \"public, max-age=31536000, immutable\")")
-	fs.StringVar(&c.CacheControlDefault, "cache-control-default", "", "Cache-Control `value` for other files (default \"public, max-age=3600\")")
+	fs.Var((*sizeValue)(&c.MaxFileSize), "max-file-size", "files up to this many `bytes` are held in memory, larger ones streamed from disk (0: 1MiB, -1: stream all)")
+	fs.StringVar(&c.CacheControlHTML, "cache-control-html", "", "Cache-Control `directives` for HTML (default \"no-cache\"; \"private, no-cache\" with --basic-auth-file)")
+	fs.StringVar(&c.CacheControlImmutable, "cache-control-immutable", "", "Cache-Control `directives` for fingerprinted files (default \"public, max-age=31536000, immutable\"; private instead of public with --basic-auth-file)")
+	fs.StringVar(&c.CacheControlDefault, "cache-control-default", "", "Cache-Control `directives` for other files (default \"public, max-age=3600\"; private instead of public with --basic-auth-file)")
 	fs.Var((*headersValue)(&c.Headers), "header", "extra response header `\"Name: value\"`, repeatable; \"Name:\" removes a default one (env: one per line)")
-	fs.StringVar(&c.BasicAuthFile, "basic-auth-file", "", "htpasswd `file` of user:bcrypt-hash lines; /healthz and /readyz stay open")
+	fs.StringVar(&c.BasicAuthFile, "basic-auth-file", "", "htpasswd `file` of user:bcrypt-hash lines; /healthz and /readyz stay open; answers 503 with Retry-After when every CPU is busy checking new passwords")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate chain `file` (PEM); re-read when it changes")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
-	fs.StringVar(&c.RedirectAddr, "redirect-addr", "", "plain-HTTP listen `address` that redirects to https (needs --tls-cert)")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "separate listen `address` for /metrics")
-	fs.StringVar(&c.MetricsPath, "metrics-path", "/metrics", "`path` of the metrics on the main listener when --metrics-addr is not set (\"\" disables)")
-	fs.StringVar(&c.LogFormat, "log-format", "text", "access and server logs to stdout: `text`, json or off")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may `take` to finish")
-	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
-	fs.DurationVar(&c.ReadTimeout, "read-timeout", 30*time.Second, "time a client has to send a whole request")
-	fs.DurationVar(&c.WriteTimeout, "write-timeout", 10*time.Minute, "time to send a whole response (0: none); long enough for 10 MiB at 150 kbit/s")
-	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	fs.StringVar(&c.RedirectAddr, "redirect-addr", "", "plain-HTTP `addr` to listen on, redirecting to https (needs --tls-cert)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "separate `addr` to serve /metrics on, e.g. 127.0.0.1:9100; the main listener then never serves them")
+	fs.StringVar(&c.MetricsPath, "metrics-path", "", "`path` such as /metrics: serve the metrics there on the main listener, behind basic auth if set (off by default: they tell anyone the version and traffic); with --metrics-addr, their path there")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "access and server logs to stdout, in this `format`: text, json or off")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM/SIGINT, the `duration` in-flight requests get to finish")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "`duration` a client has to send the request headers")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", 30*time.Second, "`duration` a client has to send a whole request")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", 10*time.Minute, "`duration` to send a whole response (0: none); long enough for 10 MiB at 150 kbit/s")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "`duration` an idle keep-alive connection stays open")
 	c.MaxHeaderBytes = 64 << 10
-	fs.Var((*sizeValue)(&c.MaxHeaderBytes), "max-header-bytes", "largest request header `size` accepted")
+	fs.Var((*sizeValue)(&c.MaxHeaderBytes), "max-header-bytes", "largest request head accepted, in `bytes`")
+	// Limits.
+	c.MaxMemory = 512 << 20
+	fs.Var((*sizeValue)(&c.MaxMemory), "max-memory", "most `bytes` of file contents (with compressed variants) held in memory at once, old and new content together during a reload; a site that needs more is refused at start or reload")
+	fs.IntVar(&c.MaxConns, "max-conns", 0, "at most this `count` of open connections on the main listener (0: no limit); more wait in the kernel's listen queue until one closes; idle keep-alive connections count")
 	fs.BoolVar(&c.Version, "version", false, "print the version and build information, then exit")
 	return fs
 }
@@ -195,6 +203,12 @@ func (c *Config) validate() error {
 		if d.v < 0 {
 			return fmt.Errorf("--%s %v: must not be negative", d.flag, d.v)
 		}
+	}
+	if c.MaxMemory <= 0 {
+		return fmt.Errorf("--max-memory %d: want a positive size such as 512MiB", c.MaxMemory)
+	}
+	if c.MaxConns < 0 {
+		return fmt.Errorf("--max-conns %d: want 0 (no limit) or a positive count", c.MaxConns)
 	}
 	if c.MaxHeaderBytes < 1<<10 || c.MaxHeaderBytes > 16<<20 {
 		return fmt.Errorf("--max-header-bytes %d: want between 1KiB and 16MiB", c.MaxHeaderBytes)

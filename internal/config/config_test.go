@@ -63,8 +63,8 @@ func TestEveryFlagHasAVariable(t *testing.T) {
 			t.Errorf("flag %q: variable %q maps back to %q", f.Name, EnvName(f.Name), name)
 		}
 	})
-	if n != 22 {
-		t.Errorf("%d flags with a variable, want 22 (the contract's list)", n)
+	if n != 24 {
+		t.Errorf("%d flags with a variable, want 24 (the contract's list)", n)
 	}
 }
 
@@ -96,6 +96,9 @@ func TestParse(t *testing.T) {
 		{"sizes", []string{"--max-file-size", "2MiB", "--max-header-bytes=8KiB"}, nil,
 			func(c *Config) { c.MaxFileSize = 2 << 20; c.MaxHeaderBytes = 8 << 10 }},
 		{"stream everything", []string{"--max-file-size=-1"}, nil, func(c *Config) { c.MaxFileSize = -1 }},
+		{"limits", []string{"--max-memory", "64MiB"}, []string{"GOHTTP_SMOL_MAX_CONNS=100"},
+			func(c *Config) { c.MaxMemory = 64 << 20; c.MaxConns = 100 }},
+		{"metrics opt-in", []string{"--metrics-path", "/metrics"}, nil, func(c *Config) { c.MetricsPath = "/metrics" }},
 		{"headers repeat", []string{"--header", "X-A: 1", "--header=X-B:two words "}, nil,
 			func(c *Config) { c.Headers = []Header{{"X-A", "1"}, {"X-B", "two words"}} }},
 		{"headers from env, one per line", nil, []string{"GOHTTP_SMOL_HEADER=X-A: 1\n\nX-B: 2\n"},
@@ -130,7 +133,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Addr: ":8080", MaxFileSize: 1 << 20, MetricsPath: "/metrics", LogFormat: "text",
+		Addr: ":8080", MaxFileSize: 1 << 20, LogFormat: "text", MaxMemory: 512 << 20,
 		ShutdownTimeout: 10 * time.Second, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 	}
@@ -161,6 +164,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad port env", nil, []string{"PORT=x:y"}, "--addr"},
 		{"negative timeout", []string{"--idle-timeout=-1s"}, nil, "negative"},
 		{"tiny header limit", []string{"--max-header-bytes=10"}, nil, "between 1KiB and 16MiB"},
+		{"no memory", []string{"--max-memory", "0"}, nil, "--max-memory 0: want a positive size"},
+		{"bad memory env", nil, []string{"GOHTTP_SMOL_MAX_MEMORY=lots"}, `GOHTTP_SMOL_MAX_MEMORY="lots"`},
+		{"negative conns", []string{"--max-conns=-1"}, nil, "--max-conns -1: want 0 (no limit)"},
 		{"header without colon", []string{"--header", "X-A"}, nil, `want "Name: value"`},
 		{"header bad name", []string{"--header", "X A: 1"}, nil, "must be a token"},
 		{"header control char", nil, []string{"GOHTTP_SMOL_HEADER=X-A: a\rb"}, "control character"},

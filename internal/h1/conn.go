@@ -26,6 +26,7 @@ const drainGrace = 5 * time.Second
 type conn struct {
 	srv    *Server
 	rwc    *net.TCPConn
+	nc     net.Conn // as accepted: closing goes through it (see Server.Serve)
 	ctx    context.Context
 	cancel context.CancelFunc
 	remote string
@@ -47,14 +48,14 @@ type conn struct {
 	resp      response
 }
 
-func newConn(s *Server, base context.Context, c *net.TCPConn) *conn {
-	cc := &conn{srv: s, rwc: c, remote: c.RemoteAddr().String()}
+func newConn(s *Server, base context.Context, nc net.Conn, c *net.TCPConn) *conn {
+	cc := &conn{srv: s, rwc: c, nc: nc, remote: c.RemoteAddr().String()}
 	ctx := context.WithValue(base, http.ServerContextKey, s.HTTP)
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, c.LocalAddr())
 	if s.HTTP.ConnContext != nil {
 		ctx = s.HTTP.ConnContext(ctx, c)
 	}
-	cc.ctx, cc.cancel = context.WithCancel(ctx)
+	cc.ctx, cc.cancel = context.WithCancel(context.WithValue(ctx, connKey{}, cc))
 	return cc
 }
 
@@ -76,7 +77,7 @@ func (c *conn) serve() {
 		}
 		c.cancel()
 		if !handedOver {
-			c.rwc.Close()
+			c.nc.Close()
 		}
 		c.srv.remove(c)
 	}()
@@ -254,7 +255,7 @@ func (c *conn) handOver() bool {
 	// be, and our deadlines must not linger (net/http sets its own).
 	c.srv.forget(c)
 	c.rwc.SetDeadline(time.Time{})
-	hc := &handedConn{TCPConn: c.rwc, pending: append([]byte(nil), c.buf[:c.n]...)}
+	hc := &handedConn{TCPConn: c.rwc, nc: c.nc, pending: append([]byte(nil), c.buf[:c.n]...)}
 	return c.srv.handoff.give(hc)
 }
 
@@ -264,8 +265,11 @@ func (c *conn) handOver() bool {
 // sends files with sendfile(2); and SyscallConn, for socket options.
 type handedConn struct {
 	*net.TCPConn
+	nc      net.Conn // as accepted
 	pending []byte
 }
+
+func (c *handedConn) Close() error { return c.nc.Close() }
 
 func (c *handedConn) Read(p []byte) (int, error) {
 	if len(c.pending) > 0 {

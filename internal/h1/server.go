@@ -53,7 +53,8 @@ import (
 //     away or the request ends, only when the connection ends. Handlers
 //     that answer from memory or stream a file notice a gone client by
 //     their writes failing; one that waits on something else, or registers
-//     work on the context per request, should not be served here.
+//     work on the context per request, should not be served here. Before
+//     expensive work, a handler can ask [ClientAlive], which looks.
 //   - http.ResponseController's deadlines, full duplex and Hijack report
 //     http.ErrNotSupported.
 //   - HTTP's ConnState hook sees only handed-over connections, and its
@@ -71,8 +72,9 @@ type Server struct {
 }
 
 // Serve accepts connections on l until l fails or the server shuts down,
-// when it returns http.ErrServerClosed. Connections that are not TCP go to
-// HTTP at once.
+// when it returns http.ErrServerClosed. Connections that are not TCP, nor
+// wrap a TCP connection (an UnwrapTCP() *net.TCPConn method), go to HTTP at
+// once.
 func (s *Server) Serve(l net.Listener) error {
 	if !s.track(l) {
 		l.Close()
@@ -101,19 +103,30 @@ func (s *Server) Serve(l net.Listener) error {
 		}
 		delay = 0
 		tc, ok := c.(*net.TCPConn)
+		if w, wraps := c.(tcpWrapper); wraps {
+			tc, ok = w.UnwrapTCP(), true
+		}
 		if !ok {
 			if !s.handoff.give(c) {
 				c.Close()
 			}
 			continue
 		}
-		cc := newConn(s, base, tc)
+		cc := newConn(s, base, c, tc)
 		if !s.add(cc) {
-			tc.Close()
+			c.Close()
 			continue
 		}
 		go cc.serve()
 	}
+}
+
+// A tcpWrapper is a connection that wraps a TCP one, such as a
+// connlimit.TCPConn: h1 serves the TCP connection and closes the wrapper,
+// so that what the wrapper does on Close (free a slot) still happens.
+type tcpWrapper interface {
+	net.Conn
+	UnwrapTCP() *net.TCPConn
 }
 
 // track registers l; it reports false once the server is shutting down.
@@ -210,7 +223,7 @@ func (s *Server) Close() error {
 	s.stop()
 	s.mu.Lock()
 	for c := range s.conns {
-		c.rwc.Close()
+		c.nc.Close()
 	}
 	s.mu.Unlock()
 	return s.HTTP.Close()

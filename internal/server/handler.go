@@ -48,6 +48,7 @@ var (
 	hdrTextPlain  = []string{"text/plain; charset=utf-8"}
 	hdrNoStore    = []string{"no-store"}
 	hdrBasicRealm = []string{`Basic realm="gohttp-smol", charset="UTF-8"`} // RFC 7617 §2.1
+	hdrRetryAfter = []string{"1"}
 )
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -100,8 +101,19 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u := h.users.Load(); u != nil {
-		name, password, ok := r.BasicAuth()
-		if !ok || !u.Check(r.Context(), name, password) {
+		res := basicauth.Failed
+		if name, password, ok := r.BasicAuth(); ok {
+			res = u.Check(r.Context(), name, password)
+		}
+		switch res {
+		case basicauth.Passed:
+		case basicauth.Busy:
+			// Every CPU is hashing a password already: a retry in a second
+			// is cheaper for everyone than a queue (RFC 9110 §15.6.4).
+			hdr["Retry-After"] = hdrRetryAfter
+			plain(w, r, http.StatusServiceUnavailable, "503 Service Unavailable: busy checking passwords, retry shortly\n")
+			return
+		default: // Failed, or Gone: an answer nobody reads costs nothing
 			hdr["Www-Authenticate"] = hdrBasicRealm
 			plain(w, r, http.StatusUnauthorized, "401 Unauthorized\n")
 			return

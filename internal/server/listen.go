@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/config"
+	"github.com/gohttp-smol/gohttp-smol/internal/connlimit"
 	"github.com/gohttp-smol/gohttp-smol/internal/systemd"
 )
 
@@ -94,6 +95,14 @@ func listen(c *config.Config) (ls listeners, err error) {
 	if ls.redirect == nil && c.RedirectAddr != "" {
 		if ls.redirect, err = net.Listen("tcp", c.RedirectAddr); err != nil {
 			return ls, fmt.Errorf("listen: redirect: %w", err)
+		}
+	}
+	if c.MaxConns > 0 {
+		// One count for all main listeners; metrics and redirects are
+		// left out, so that a full server can still be watched.
+		lim := connlimit.New(c.MaxConns)
+		for i, l := range ls.main {
+			ls.main[i] = lim.Listen(l)
 		}
 	}
 	return ls, nil

@@ -19,7 +19,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,14 +96,19 @@ func (r *runner) run(ctx context.Context) error {
 	r.siteOpts = site.Options{
 		Dir:         c.Root,
 		MaxFileSize: c.MaxFileSize,
+		MaxMemory:   c.MaxMemory,
 		Fallback:    c.Fallback,
 		Listing:     c.Listing,
 		CacheControl: site.CacheControl{
 			HTML:      c.CacheControlHTML,
 			Immutable: c.CacheControlImmutable,
 			Default:   c.CacheControlDefault,
+			// Decided once, at load: every response of a protected site is
+			// for its user only, and the site's prepared headers say so.
+			Private: c.BasicAuthFile != "",
 		},
 	}
+	r.warnSharedCache()
 	if c.Root == "" {
 		r.siteOpts.FS = defaultsite.FS(r.env.Version, r.env.GoVersion, started)
 	}
@@ -113,7 +117,10 @@ func (r *runner) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil // asked to stop while loading: a normal stop
 		}
-		return err // "site: load DIR: ..."
+		return budgetHint(err) // "site: load DIR: ..."
+	}
+	if b := content.Stats().Bytes; b > c.MaxMemory/2 {
+		r.log.Warn("the content takes more than half of --max-memory: a reload, which holds old and new content at once, will be refused unless it shrinks", "bytes_in_memory", b, "max_memory", c.MaxMemory)
 	}
 
 	r.h = &handler{headers: responseHeaders(c)}
@@ -124,7 +131,7 @@ func (r *runner) run(ctx context.Context) error {
 	})
 	r.h.access = r.env.Access
 	if c.BasicAuthFile != "" {
-		u, err := basicauth.Load(c.BasicAuthFile)
+		u, err := loadUsers(c.BasicAuthFile)
 		if err != nil {
 			return err
 		}
@@ -141,7 +148,7 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	if ls.metrics == nil {
-		r.h.metricsPath = c.MetricsPath
+		r.h.metricsPath = c.MetricsPath // "" unless the operator opted in
 	}
 	errc := r.serve(ls)
 
@@ -214,9 +221,7 @@ func (r *runner) serve(ls listeners) <-chan error {
 	main := newServer(r.h)
 	switch {
 	case r.certs != nil:
-		// net/http enables HTTP/2 on TLS listeners by itself (ServeTLS adds
-		// "h2" to NextProtos). TLS 1.0 and 1.1 are deprecated (RFC 8996).
-		main.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.certs.GetCertificate}
+		main.TLSConfig = tlsConfig(r.certs.GetCertificate)
 		r.servers = append(r.servers, main)
 		for _, l := range ls.main {
 			jobs = append(jobs, job{tlsServer{main}, l})
@@ -266,10 +271,12 @@ func (s tlsServer) Serve(l net.Listener) error { return s.ServeTLS(l, "", "") }
 func (r *runner) reload(ctx context.Context) {
 	r.notify(r.notifier.Reloading())
 	start, ok := time.Now(), true
-	content, err := site.Load(ctx, r.siteOpts)
+	opts := r.siteOpts
+	opts.Held = r.h.site.Load().Stats().Bytes // serving until the swap
+	content, err := site.Load(ctx, opts)
 	if err != nil {
 		ok = false
-		r.log.Error("reload: content not reloaded; the previous content keeps serving", "err", err)
+		r.log.Error("reload: content not reloaded; the previous content keeps serving", "err", budgetHint(err))
 	} else {
 		r.h.site.Store(content)
 		s := content.Stats()
@@ -284,7 +291,7 @@ func (r *runner) reload(ctx context.Context) {
 		}
 	}
 	if r.c.BasicAuthFile != "" {
-		if u, err := basicauth.Load(r.c.BasicAuthFile); err != nil {
+		if u, err := loadUsers(r.c.BasicAuthFile); err != nil {
 			ok = false
 			r.log.Error("reload: basic auth users not reloaded; the previous ones stay", "err", err)
 		} else {
@@ -293,6 +300,46 @@ func (r *runner) reload(ctx context.Context) {
 	}
 	r.h.metrics.Reloaded(ok)
 	r.notify(r.notifier.Ready())
+}
+
+// warnSharedCache warns about each Cache-Control value given by flag that
+// lets a shared cache keep a protected response. It is a warning, not an
+// error: a cache in front that checks credentials itself makes it right.
+func (r *runner) warnSharedCache() {
+	c := &r.c
+	if c.BasicAuthFile == "" {
+		return
+	}
+	for _, f := range []struct{ flag, value string }{
+		{"cache-control-html", c.CacheControlHTML},
+		{"cache-control-immutable", c.CacheControlImmutable},
+		{"cache-control-default", c.CacheControlDefault},
+	} {
+		if site.SharedCacheable(f.value) {
+			r.log.Warn("--"+f.flag+" lets shared caches serve protected content to anyone (RFC 9111 §3.5); use private unless a cache in front checks credentials itself", "value", f.value)
+		}
+	}
+}
+
+// budgetHint adds to a load refused for its memory what the operator can
+// do about it.
+func budgetHint(err error) error {
+	if errors.Is(err, site.ErrOverBudget) {
+		return fmt.Errorf("%w; raise --max-memory, or lower --max-file-size so that the largest files are streamed from disk", err)
+	}
+	return err
+}
+
+// loadUsers reads the password file. Its checks skip the password hash for
+// clients that have gone, which h1 alone cannot tell by the request's
+// context.
+func loadUsers(path string) (*basicauth.Users, error) {
+	u, err := basicauth.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	u.Alive = h1.ClientAlive
+	return u, nil
 }
 
 // shutdown stops accepting and drains every server at once, within the

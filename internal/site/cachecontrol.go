@@ -12,6 +12,20 @@ const (
 	DefaultCacheDefault   = "public, max-age=3600"
 )
 
+// Default Cache-Control values of a private site ([CacheControl.Private]):
+// the same lifetimes, for the browser's cache only. "public" would let a
+// shared cache store a response to a request with credentials and serve
+// it to anyone (RFC 9111 §3.5); "private" forbids shared caches to store
+// it at all (RFC 9111 §5.2.2.7). The HTML value says so too, although
+// "no-cache" alone already keeps it out of shared caches under
+// Authorization, so that a proxy that ignores §3.5 still has a reason to
+// leave it alone.
+const (
+	PrivateCacheHTML      = "private, no-cache"
+	PrivateCacheImmutable = "private, max-age=31536000, immutable"
+	PrivateCacheDefault   = "private, max-age=3600"
+)
+
 // policy is a CacheControl with its defaults filled in and its values in the
 // form assigned to a header map.
 type policy struct {
@@ -32,6 +46,11 @@ func newPolicy(c CacheControl) policy {
 		other:         value(c.Default, DefaultCacheDefault),
 		fingerprinted: c.Fingerprinted,
 	}
+	if c.Private {
+		p.html = value(c.HTML, PrivateCacheHTML)
+		p.immutable = value(c.Immutable, PrivateCacheImmutable)
+		p.other = value(c.Default, PrivateCacheDefault)
+	}
 	if p.fingerprinted == nil {
 		p.fingerprinted = fingerprinted
 	}
@@ -48,6 +67,21 @@ func (p *policy) forFile(name, ctype string) []string {
 		return p.immutable
 	}
 	return p.other
+}
+
+// SharedCacheable reports whether the Cache-Control value v lets a shared
+// cache store a response to a request that carried credentials: it holds
+// "public", "s-maxage" or "must-revalidate" (RFC 9111 §3.5). Directive
+// names are case-insensitive (RFC 9111 §5.2).
+func SharedCacheable(v string) bool {
+	for d := range strings.SplitSeq(v, ",") {
+		name, _, _ := strings.Cut(strings.TrimSpace(d), "=")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "public", "s-maxage", "must-revalidate":
+			return true
+		}
+	}
+	return false
 }
 
 func isHTML(ctype string) bool {

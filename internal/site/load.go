@@ -88,11 +88,22 @@ func build(ctx context.Context, opts Options) (*Site, error) {
 	for _, f := range files {
 		names[f.name] = true
 	}
-	all, err := readAll(ctx, fsys, files, names, maxSize)
+	b := newBudget(opts)
+	if err := b.precheck(files, maxSize); err != nil {
+		return nil, err
+	}
+	all, err := readAll(ctx, fsys, files, names, maxSize, b)
 	if err != nil {
 		return nil, err
 	}
-	return assemble(all, dirs, src, opts)
+	s, err := assemble(all, dirs, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.add(s.stats.Bytes-b.used.Load(), files, maxSize); err != nil {
+		return nil, err // the listings tipped it over
+	}
+	return s, nil
 }
 
 // walk lists the regular files of the tree and, for each directory, the
@@ -156,7 +167,7 @@ func walk(ctx context.Context, src source, fsys fs.FS) ([]found, map[string][]st
 
 // readAll reads and prepares the files in parallel, one worker per CPU:
 // hashing and best-level gzip dominate the cost of Load.
-func readAll(ctx context.Context, fsys fs.FS, files []found, names map[string]bool, maxSize int64) ([]*loaded, error) {
+func readAll(ctx context.Context, fsys fs.FS, files []found, names map[string]bool, maxSize int64, b *budget) ([]*loaded, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	out := make([]*loaded, len(files))
@@ -169,6 +180,9 @@ func readAll(ctx context.Context, fsys fs.FS, files []found, names map[string]bo
 					continue // drain: another file failed, or Load was cancelled
 				}
 				l, err := readFile(fsys, files[i], names, maxSize)
+				if err == nil {
+					err = b.add(int64(len(l.data)+len(l.gz)), files, maxSize)
+				}
 				if err != nil {
 					cancel(err)
 					continue

@@ -377,6 +377,48 @@ func TestServeCacheControlOverride(t *testing.T) {
 	}
 }
 
+// TestServeCacheControlPrivate loads a site behind authentication: no
+// default value may let a shared cache keep a response (RFC 9111 §3.5),
+// whatever kind of file or answer it is, while a value the operator gave
+// is kept as given.
+func TestServeCacheControlPrivate(t *testing.T) {
+	fx := newFixture(t)
+	srv := testServer{serve(t, fx.load(t, Options{Fallback: "/index.html", Listing: true, CacheControl: CacheControl{Private: true}})).URL}
+	for _, x := range []exchange{
+		{target: "/", status: 200, hdr: map[string]string{"Cache-Control": "private, no-cache"}},
+		{target: "/docs/guide.html", status: 200, hdr: map[string]string{"Cache-Control": "private, no-cache"}},
+		{target: "/app.3f9a1c2e.js", status: 200, hdr: map[string]string{"Cache-Control": "private, max-age=31536000, immutable"}},
+		{target: "/style.css", status: 200, hdr: map[string]string{"Cache-Control": "private, max-age=3600"}},
+		{target: "/docs", status: 301, hdr: map[string]string{"Cache-Control": "private, no-cache"}},
+		{target: "/nolist/", status: 200, hdr: map[string]string{"Cache-Control": "private, no-cache"}},
+		{target: "/app/route", status: 200, hdr: map[string]string{"Cache-Control": "private, no-cache"}},
+		{target: "/missing.html", status: 404, hdr: map[string]string{"Cache-Control": "private, no-cache"}},
+	} {
+		t.Run(x.target, func(t *testing.T) {
+			x.run(t, srv, fx)
+			resp, _ := srv.get(t, "GET", x.target, nil)
+			if v := resp.Header.Get("Cache-Control"); SharedCacheable(v) {
+				t.Errorf("Cache-Control %q lets a shared cache store it", v)
+			}
+		})
+	}
+	srv = testServer{serve(t, fx.load(t, Options{CacheControl: CacheControl{Private: true, Default: "max-age=5"}})).URL}
+	exchange{target: "/style.css", status: 200, hdr: map[string]string{"Cache-Control": "max-age=5"}}.run(t, srv, fx)
+}
+
+func TestSharedCacheable(t *testing.T) {
+	for v, want := range map[string]bool{
+		DefaultCacheHTML: false, DefaultCacheImmutable: true, DefaultCacheDefault: true,
+		PrivateCacheHTML: false, PrivateCacheImmutable: false, PrivateCacheDefault: false,
+		"max-age=60, S-MAXAGE=600": true, "no-store": false, " Must-Revalidate ": true,
+		"publicity": false, "": false,
+	} {
+		if got := SharedCacheable(v); got != want {
+			t.Errorf("SharedCacheable(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
 func TestServeListing(t *testing.T) {
 	fx := newFixture(t)
 	srv := testServer{serve(t, fx.load(t, Options{Listing: true})).URL}

@@ -90,9 +90,17 @@ type Options struct {
 
 	// MaxFileSize is the largest file, in bytes, that Load holds in memory;
 	// larger files are streamed from disk on each request. Zero means
-	// DefaultMaxFileSize; a negative value streams every file. Nothing
-	// bounds the total: Stats().Bytes tells what a site costs.
+	// DefaultMaxFileSize; a negative value streams every file.
 	MaxFileSize int64
+
+	// MaxMemory, when positive, bounds the bytes of file contents the
+	// Site holds (what Stats().Bytes counts) plus Held: Load fails with an
+	// error wrapping ErrOverBudget, naming the largest files held, rather
+	// than hold more. It checks the sizes seen by the walk before reading
+	// anything, then the bytes read as it goes. Held is memory already
+	// spent elsewhere, such as the Site still serving while its
+	// replacement loads, so that the two together stay within MaxMemory.
+	MaxMemory, Held int64
 
 	// Fallback, when not empty, is the URL path of a file (for example
 	// "/index.html") served with status 200 for any request that matches
@@ -118,11 +126,14 @@ type Options struct {
 //     content does (default "public, max-age=31536000, immutable");
 //   - Default, for everything else (default "public, max-age=3600").
 //
-// An empty string selects the default value.
+// An empty string selects the default value. With Private set (the site is
+// behind authentication) the defaults are the Private* constants, which
+// keep shared caches from storing what only some may see.
 type CacheControl struct {
 	HTML      string
 	Immutable string
 	Default   string
+	Private   bool
 
 	// Fingerprinted reports whether the file at URL path name (for example
 	// "/assets/app.3f9a1c2e.js") is fingerprinted. Nil selects the default
