@@ -59,13 +59,6 @@ import (
 	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
 )
 
-// LetsEncrypt and LetsEncryptStaging are the directory URLs of Let's
-// Encrypt's production and staging CAs.
-const (
-	LetsEncrypt        = "https://acme-v02.api.letsencrypt.org/directory"
-	LetsEncryptStaging = "https://acme-staging-v02.api.letsencrypt.org/directory"
-)
-
 // Files in Options.Dir.
 const (
 	accountKeyFile = "account.key"
