@@ -14,6 +14,7 @@ import (
 const (
 	socketMetrics  = "metrics"
 	socketRedirect = "redirect"
+	socketHTTP     = "http" // the same role as "redirect", the name an ACME unit gives port 80
 )
 
 // listeners are the sockets the server answers on.
@@ -40,13 +41,16 @@ func sortPassed(passed []systemd.Listener) (listeners, error) {
 	var ls listeners
 	for _, p := range passed {
 		switch p.Name {
-		case socketMetrics, socketRedirect:
+		case socketMetrics, socketRedirect, socketHTTP:
 			slot := &ls.metrics
-			if p.Name == socketRedirect {
+			if p.Name != socketMetrics {
 				slot = &ls.redirect
 			}
 			if *slot != nil {
-				return ls, fmt.Errorf("listen: systemd passed two sockets named %q", p.Name)
+				if p.Name == socketMetrics {
+					return ls, fmt.Errorf("listen: systemd passed two sockets named %q", p.Name)
+				}
+				return ls, errors.New(`listen: systemd passed two sockets named "redirect" or "http", which are one role`)
 			}
 			*slot = p.Listener
 		default:
@@ -54,7 +58,7 @@ func sortPassed(passed []systemd.Listener) (listeners, error) {
 		}
 	}
 	if len(ls.main) == 0 {
-		return ls, errors.New(`listen: systemd passed no main socket (one not named "metrics" or "redirect")`)
+		return ls, errors.New(`listen: systemd passed no main socket (one not named "metrics", "redirect" or "http")`)
 	}
 	return ls, nil
 }
@@ -83,8 +87,8 @@ func listen(c *config.Config) (ls listeners, err error) {
 		}
 		ls.main = []net.Listener{l}
 	}
-	if ls.redirect != nil && c.TLSCert == "" {
-		return ls, errors.New(`listen: systemd passed a socket named "redirect", which redirects to https, but --tls-cert is not set`)
+	if ls.redirect != nil && c.TLSCert == "" && len(c.ACME.Domains) == 0 {
+		return ls, errors.New(`listen: systemd passed a socket named "redirect" or "http", which redirects to https, but neither --tls-cert nor --acme-domain is set`)
 	}
 	if ls.metrics == nil && c.MetricsAddr != "" {
 		if ls.metrics, err = net.Listen("tcp", c.MetricsAddr); err != nil {

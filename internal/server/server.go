@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gohttp-smol/gohttp-smol/internal/acmecert"
 	"github.com/gohttp-smol/gohttp-smol/internal/basicauth"
 	"github.com/gohttp-smol/gohttp-smol/internal/config"
 	"github.com/gohttp-smol/gohttp-smol/internal/defaultsite"
@@ -73,7 +74,8 @@ type runner struct {
 	log      *slog.Logger
 	siteOpts site.Options
 	h        *handler
-	certs    *tlscert.Holder // nil without TLS
+	certs    *tlscert.Holder   // nil without TLS
+	acme     *acmecert.Manager // nil without --acme-domain
 	notifier *systemd.Notifier
 	servers  []stopper
 }
@@ -140,6 +142,15 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(c.ACME.Domains) > 0 {
+		if r.acme, err = newACME(c, ls.redirect != nil, r.log); err != nil {
+			ls.close()
+			return err
+		}
+		r.h.notReady = r.acme.Ready
+		r.h.metrics.Add(acmeMetrics(r.acme))
+		go r.acme.Run(ctx)
+	}
 	if ls.metrics == nil {
 		r.h.metricsPath = c.MetricsPath
 	}
@@ -151,13 +162,16 @@ func (r *runner) run(ctx context.Context) error {
 	if root == "" {
 		root = "(built-in default site)"
 	}
-	attrs := []any{"version", r.env.Version, "addr", addrs(ls.main), "tls", r.certs != nil,
+	attrs := []any{"version", r.env.Version, "addr", addrs(ls.main), "tls", r.certs != nil || r.acme != nil,
 		"root", root, "files", stats.Entries, "bytes_in_memory", stats.Bytes, "start_ms", time.Since(started).Milliseconds()}
 	if ls.metrics != nil {
 		attrs = append(attrs, "metrics_addr", ls.metrics.Addr().String())
 	}
 	if ls.redirect != nil {
 		attrs = append(attrs, "redirect_addr", ls.redirect.Addr().String())
+	}
+	if r.acme != nil {
+		attrs = append(attrs, "acme_domains", strings.Join(r.acme.Domains(), ","))
 	}
 	r.log.Info("serving", attrs...)
 	r.notify(r.notifier.Ready())
@@ -213,10 +227,15 @@ func (r *runner) serve(ls listeners) <-chan error {
 	}
 	main := newServer(r.h)
 	switch {
-	case r.certs != nil:
+	case r.certs != nil || r.acme != nil:
 		// net/http enables HTTP/2 on TLS listeners by itself (ServeTLS adds
 		// "h2" to NextProtos). TLS 1.0 and 1.1 are deprecated (RFC 8996).
-		main.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.certs.GetCertificate}
+		main.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		if r.acme != nil {
+			acmeTLS(main.TLSConfig, r.acme)
+		} else {
+			main.TLSConfig.GetCertificate = r.certs.GetCertificate
+		}
 		r.servers = append(r.servers, main)
 		for _, l := range ls.main {
 			jobs = append(jobs, job{tlsServer{main}, l})
@@ -242,7 +261,11 @@ func (r *runner) serve(ls listeners) <-chan error {
 		add(newServer(mux), ls.metrics)
 	}
 	if ls.redirect != nil {
-		add(newServer(redirectHandler(port(ls.main[0]), r.h)), ls.redirect)
+		var h http.Handler = redirectHandler(port(ls.main[0]), r.h)
+		if r.acme != nil {
+			h = r.acme.HTTPHandler(h)
+		}
+		add(newServer(h), ls.redirect)
 	}
 
 	errc := make(chan error, len(jobs))
