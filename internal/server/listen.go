@@ -14,7 +14,10 @@ import (
 const (
 	socketMetrics  = "metrics"
 	socketRedirect = "redirect"
-	socketHTTP     = "http" // the same role as "redirect", the name an ACME unit gives port 80
+	// With --acme-domain, a socket named "http" is port 80's: redirects and
+	// HTTP-01 challenges, as "redirect". Without it, "http" stays a main
+	// listener, the name the plain-HTTP unit gives its socket.
+	socketHTTP = "http"
 )
 
 // listeners are the sockets the server answers on.
@@ -33,15 +36,15 @@ func (ls *listeners) close() {
 }
 
 // sortPassed sorts sockets passed by systemd: those named "metrics" and
-// "redirect" serve those roles, every other one is a main listener (a unit
+// "redirect" (or "http" with acme) serve those roles, every other one is a main listener (a unit
 // may listen on IPv4 and IPv6 apart, or on several ports). The first of
 // each kind wins a role; extra ones are an error rather than sockets
 // silently left unanswered.
-func sortPassed(passed []systemd.Listener) (listeners, error) {
+func sortPassed(passed []systemd.Listener, acme bool) (listeners, error) {
 	var ls listeners
 	for _, p := range passed {
-		switch p.Name {
-		case socketMetrics, socketRedirect, socketHTTP:
+		switch name := p.Name; {
+		case name == socketMetrics, name == socketRedirect, acme && name == socketHTTP:
 			slot := &ls.metrics
 			if p.Name != socketMetrics {
 				slot = &ls.redirect
@@ -77,7 +80,7 @@ func listen(c *config.Config) (ls listeners, err error) {
 		}
 	}()
 	if len(passed) > 0 {
-		if ls, err = sortPassed(passed); err != nil {
+		if ls, err = sortPassed(passed, len(c.ACME.Domains) > 0); err != nil {
 			return ls, err
 		}
 	} else {
