@@ -267,12 +267,15 @@ func caError(op string, err error) error {
 // ends.
 func (m *Manager) Run(ctx context.Context) {
 	failures := 0
+	minWait := time.Duration(0)
 	for {
 		wait := time.Duration(0)
 		if c := m.cert.Load(); c != nil {
 			wait = RenewAt(c.Leaf.NotBefore, c.Leaf.NotAfter).Sub(m.now())
 		}
-		if wait > 0 {
+		// A CA issuing certificates already due for renewal must not be
+		// asked again in a tight loop.
+		if wait = max(wait, minWait); wait > 0 {
 			if !sleep(ctx, wait) {
 				return
 			}
@@ -282,7 +285,7 @@ func (m *Manager) Run(ctx context.Context) {
 			return
 		}
 		if err == nil {
-			failures = 0
+			failures, minWait = 0, time.Second
 			continue
 		}
 		failures++
@@ -399,7 +402,10 @@ func (m *Manager) order(ctx context.Context, failures int) (*tls.Certificate, er
 			return nil, err
 		}
 	}
-	if _, err := client.WaitOrder(ctx, o.URI); err != nil {
+	// The order's URL is its Location header, which only the answer to
+	// the new-order request carries: keep it.
+	orderURL := o.URI
+	if _, err := client.WaitOrder(ctx, orderURL); err != nil {
 		return nil, caError("order", err)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -412,6 +418,13 @@ func (m *Manager) order(ctx context.Context, failures int) (*tls.Certificate, er
 		return nil, fmt.Errorf("acme: %w", err)
 	}
 	der, _, err := client.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
+	var caErr *acme.Error
+	if err != nil && !errors.As(err, &caErr) {
+		// A CA that finalizes asynchronously may answer without the order's
+		// Location (RFC 8555 §7.4 does not require one there), and the
+		// client then polls an empty URL. The order's URL is known: poll it.
+		der, err = fetchIssued(ctx, client, orderURL)
+	}
 	if err != nil {
 		return nil, caError("finalize", err)
 	}
@@ -428,6 +441,16 @@ func (m *Manager) order(ctx context.Context, failures int) (*tls.Certificate, er
 		m.log.Error("acme: certificate not stored", "err", err)
 	}
 	return c, nil
+}
+
+// fetchIssued waits for the order at url to be valid and downloads its
+// certificate chain.
+func fetchIssued(ctx context.Context, client *acme.Client, url string) ([][]byte, error) {
+	o, err := client.WaitOrder(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return client.FetchCert(ctx, o.CertURL, true)
 }
 
 // authorize satisfies one authorization with the first offered challenge
@@ -459,6 +482,7 @@ func (m *Manager) authorize(ctx context.Context, client *acme.Client, url string
 	if err != nil {
 		return err
 	}
+	m.log.Info("acme: answering a challenge", "domain", domain, "type", chal.Type)
 	defer cleanup()
 	if _, err := client.Accept(ctx, chal); err != nil {
 		return caError(chal.Type+" for "+domain, err)
