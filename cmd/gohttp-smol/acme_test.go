@@ -385,6 +385,18 @@ func checkPrivate(t *testing.T, dir string) {
 	}
 }
 
+// port returns the port of a listening socket.
+func port(t *testing.T, f *os.File) string {
+	t.Helper()
+	l, err := net.FileListener(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, p, _ := net.SplitHostPort(l.Addr().String())
+	return p
+}
+
 func countLines(s, pattern string) int {
 	return len(regexp.MustCompile(pattern).FindAllStringIndex(s, -1))
 }
@@ -571,9 +583,12 @@ func TestACMESharedDir(t *testing.T) {
 	// b listens elsewhere; Pebble's validation connections wait in the
 	// backlog of a's sockets until a runs.
 	b := start(t, startOpts{}, e.args(acmeDir, "shared.test", "--addr", "127.0.0.1:0", "--redirect-addr", "127.0.0.1:0")...)
+	b.waitLog(`acme: ordering a certificate`, 10*time.Second)
 	a := e.startServer(true, e.args(acmeDir, "shared.test")...)
-	for _, p := range []*proc{a, b} {
-		p.waitLog(`acme: certificate (obtained|loaded from the directory)`, 60*time.Second)
+	b.waitLog(`acme: certificate obtained`, 60*time.Second)
+	a.waitLog(`acme: certificate loaded from the directory`, 60*time.Second)
+	if !strings.Contains(e.out.String(), "Attempting to validate w/ HTTP: http://shared.test:"+port(t, e.http)) {
+		t.Errorf("Pebble did not validate at a's port")
 	}
 	roots := e.roots()
 	sa, sb := leafOf(t, a.addr, "shared.test", roots), leafOf(t, b.addr, "shared.test", roots)

@@ -126,12 +126,15 @@ func New(o Options) (*Manager, error) {
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
-	for i, d := range o.Domains {
+	m.o.Domains = nil
+	for _, d := range o.Domains {
 		n, err := normalizeDomain(d)
 		if err != nil {
 			return nil, err
 		}
-		m.o.Domains[i] = n
+		if !m.names[n] {
+			m.o.Domains = append(m.o.Domains, n)
+		}
 		m.names[n] = true
 	}
 	if o.Dir == "" {
@@ -139,7 +142,7 @@ func New(o Options) (*Manager, error) {
 	}
 	for _, d := range []string{o.Dir, filepath.Join(o.Dir, challengeDir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("acme: %w", err)
+			return nil, fmt.Errorf("acme: the directory for the account and certificates: %w", err)
 		}
 	}
 	c, err := m.readCert()

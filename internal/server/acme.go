@@ -3,7 +3,9 @@ package server
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -35,7 +37,7 @@ func newACME(c *config.Config, http01 bool, log *slog.Logger) (*acmecert.Manager
 	// must not stall renewals forever.
 	client = &http.Client{Transport: client.Transport, Timeout: time.Minute}
 	m, err := acmecert.New(acmecert.Options{
-		Domains:      append([]string(nil), c.ACME.Domains...),
+		Domains:      c.ACME.Domains,
 		DirectoryURL: c.ACME.CA,
 		Email:        c.ACME.Email,
 		Dir:          c.ACME.Dir,
@@ -43,8 +45,11 @@ func newACME(c *config.Config, http01 bool, log *slog.Logger) (*acmecert.Manager
 		HTTP01:       http01,
 		Log:          log,
 	})
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("%w (set --acme-dir to a directory this user may write, or run under systemd with StateDirectory=)", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w (set --acme-dir to a writable directory)", err)
+		return nil, err
 	}
 	return m, nil
 }
