@@ -154,6 +154,7 @@ func New(o Options) (*Manager, error) {
 		m.log.Warn("acme: stored certificate unusable; a new one will be ordered", "err", err)
 	default:
 		m.setCert(c)
+		m.log.Info("acme: stored certificate loaded", "domains", m.o.Domains, "not_after", c.Leaf.NotAfter)
 	}
 	return m, nil
 }
