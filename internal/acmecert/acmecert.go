@@ -271,25 +271,26 @@ func caError(op string, err error) error {
 // ends.
 func (m *Manager) Run(ctx context.Context) {
 	failures := 0
-	minWait := time.Duration(0)
 	for {
-		wait := time.Duration(0)
-		if c := m.cert.Load(); c != nil {
-			wait = RenewAt(c.Leaf.NotBefore, c.Leaf.NotAfter).Sub(m.now())
-		}
-		// A CA issuing certificates already due for renewal must not be
-		// asked again in a tight loop.
-		if wait = max(wait, minWait); wait > 0 {
-			if !sleep(ctx, wait) {
+		if wait := m.untilDue(); wait > 0 {
+			// Woken at least hourly: a timer runs on the monotonic clock,
+			// which stops while a VM is suspended; the certificate's dates
+			// are on the wall clock.
+			if !sleep(ctx, min(wait, time.Hour)) {
 				return
 			}
+			continue
 		}
 		err := m.renew(ctx, failures)
 		if ctx.Err() != nil {
 			return
 		}
+		if err == nil && m.untilDue() <= 0 {
+			// Asking again at once would loop on the CA.
+			err = fmt.Errorf("acme: the certificate obtained is already due for renewal (valid until %v)", m.cert.Load().Leaf.NotAfter)
+		}
 		if err == nil {
-			failures, minWait = 0, time.Second
+			failures = 0
 			continue
 		}
 		failures++
@@ -307,6 +308,16 @@ func (m *Manager) Run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// untilDue is the time left before the certificate served is due for
+// renewal; zero or less when it is due, or when there is none.
+func (m *Manager) untilDue() time.Duration {
+	c := m.cert.Load()
+	if c == nil {
+		return 0
+	}
+	return RenewAt(c.Leaf.NotBefore, c.Leaf.NotAfter).Sub(m.now())
 }
 
 // RenewAt is when a certificate valid from notBefore to notAfter is
