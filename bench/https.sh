@@ -31,7 +31,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 mkdir -p "$dir/www" "$dir/nginx" "$dir/caddy"
+# nginx's workers run as nobody when started as root.
+chmod 755 "$dir" "$dir/www"
 head -c 1024 /dev/zero | tr '\0' 'a' >"$dir/www/1k.html"
+chmod 644 "$dir/www/1k.html"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
 	-keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
@@ -45,6 +48,9 @@ events { worker_connections 1024; }
 http {
     default_type text/html;
     access_log off;
+    # Default 1000: nginx would close each HTTP/2 connection after 1000
+    # requests, which h2load counts as failures.
+    keepalive_requests 10000000;
     client_body_temp_path $dir/nginx/body;
     proxy_temp_path $dir/nginx/proxy;
     fastcgi_temp_path $dir/nginx/fastcgi;
