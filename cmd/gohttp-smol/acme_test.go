@@ -508,7 +508,7 @@ func TestACMETLSALPN01(t *testing.T) {
 // failed request, then stops the CA: the old certificate keeps being
 // served, and the failure shows in the log, the metrics and /readyz.
 func TestACMERenewal(t *testing.T) {
-	const validity = 24 * time.Second // renewed at 16s; /readyz fails from 20s
+	const validity = 30 * time.Second // renewed at 20s; /readyz fails from 25s
 	e := newACMEEnv(t, validity)
 	acmeDir := filepath.Join(t.TempDir(), "acme")
 	p := e.startServer(true, e.args(acmeDir, "renew.test")...)
