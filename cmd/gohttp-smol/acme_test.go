@@ -232,6 +232,7 @@ func newACMEEnv(t *testing.T, validity time.Duration) *acmeEnv {
 		"ocspResponderURL":               "",
 		"externalAccountBindingRequired": false,
 		"retryAfter":                     map[string]int{"authz": 1, "order": 1},
+		"domainBlocklist":                []string{"blocked.test"},
 		"profiles": map[string]any{
 			"default": map[string]any{"description": "test", "validityPeriod": int(validity.Seconds())},
 		},
@@ -600,6 +601,33 @@ func TestACMESharedDir(t *testing.T) {
 		t.Errorf("Pebble received %d orders, the servers logged %d; want 1", n, ordered)
 	}
 	checkPrivate(t, acmeDir)
+}
+
+// TestACMECARefuses checks that the CA's own problem document reaches the
+// log, the metrics and /readyz when it refuses to issue (here, a name on
+// Pebble's block list), and that the server keeps running and retrying.
+func TestACMECARefuses(t *testing.T) {
+	e := newACMEEnv(t, time.Hour)
+	p := e.startServer(true, e.args(filepath.Join(t.TempDir(), "acme"), "blocked.test")...)
+	line := p.waitLog(`acme: certificate not obtained`, 30*time.Second)
+	t.Log(line)
+	if !strings.Contains(line, "urn:ietf:params:acme:error:rejectedIdentifier") || !strings.Contains(line, "retry_in=") {
+		t.Errorf("the log does not carry the CA's problem and the retry: %s", line)
+	}
+	m := scrape(t, "http://"+p.metricsAddr+"/metrics")
+	failing := false
+	for k, v := range m {
+		failing = failing || strings.HasPrefix(k, "gohttp_smol_acme_renewal_failing{") && strings.Contains(k, "rejectedIdentifier") && v == 1
+	}
+	if !failing || m["gohttp_smol_acme_certificate_not_after_seconds"] != 0 {
+		t.Errorf("metrics: failing with the CA's error %v, not_after %v; want true and 0", failing, m["gohttp_smol_acme_certificate_not_after_seconds"])
+	}
+	if resp, body := get(t, nil, "http://"+p.metricsAddr+"/readyz"); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "no certificate yet") {
+		t.Errorf("/readyz = %d %q, want 503 saying there is no certificate", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, nil, "http://"+p.redirectAddr+"/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz = %d: the server must keep running", resp.StatusCode)
+	}
 }
 
 // TestACMERefusesWithoutAgreement checks the start-up refusal.
