@@ -96,7 +96,8 @@
 // With socket activation (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES), the
 // passed sockets replace --addr: one named "metrics" serves the metrics,
 // one named "redirect" the https redirect (with --acme-domain, one named
-// "http" too), and every other one is a main listener. With NOTIFY_SOCKET set (Type=notify or notify-reload) the server
+// "http" too), and every other one is a main listener; one named "https"
+// is refused unless --tls-cert or --acme-domain is set. With NOTIFY_SOCKET set (Type=notify or notify-reload) the server
 // sends READY=1 once it serves, RELOADING=1 and READY=1 around a reload,
 // STOPPING=1 on shutdown, and WATCHDOG=1 every WATCHDOG_USEC/2.
 //

@@ -18,6 +18,8 @@ const (
 	// HTTP-01 challenges, as "redirect". Without it, "http" stays a main
 	// listener, the name the plain-HTTP unit gives its socket.
 	socketHTTP = "http"
+	// A socket named "https" is a main listener that must serve TLS.
+	socketHTTPS = "https"
 )
 
 // listeners are the sockets the server answers on.
@@ -40,10 +42,14 @@ func (ls *listeners) close() {
 // may listen on IPv4 and IPv6 apart, or on several ports). The first of
 // each kind wins a role; extra ones are an error rather than sockets
 // silently left unanswered.
-func sortPassed(passed []systemd.Listener, acme bool) (listeners, error) {
+func sortPassed(passed []systemd.Listener, acme, tls bool) (listeners, error) {
 	var ls listeners
 	for _, p := range passed {
 		switch name := p.Name; {
+		case name == socketHTTPS && !tls:
+			// Plain HTTP on a socket the unit meant for TLS (port 443)
+			// would be a misconfiguration no client could make sense of.
+			return ls, errors.New(`listen: systemd passed a socket named "https", but neither --acme-domain nor --tls-cert is set: set one (GOHTTP_SMOL_ACME_DOMAIN and GOHTTP_SMOL_ACME_AGREE, for gohttp-smol-https.service)`)
 		case name == socketMetrics, name == socketRedirect, acme && name == socketHTTP:
 			slot := &ls.metrics
 			if p.Name != socketMetrics {
@@ -80,7 +86,7 @@ func listen(c *config.Config) (ls listeners, err error) {
 		}
 	}()
 	if len(passed) > 0 {
-		if ls, err = sortPassed(passed, len(c.ACME.Domains) > 0); err != nil {
+		if ls, err = sortPassed(passed, len(c.ACME.Domains) > 0, len(c.ACME.Domains) > 0 || c.TLSCert != ""); err != nil {
 			return ls, err
 		}
 	} else {
