@@ -226,6 +226,8 @@ func TestDebUnderSystemd(t *testing.T) {
 		t.Errorf("after a request on its socket the service is %q, want active", got)
 	}
 
+	testHTTPSUnits(t, c)
+
 	out = c.must("dpkg --purge gohttp-smol 2>&1")
 	if got, _ := c.sh("systemctl is-active gohttp-smol.socket gohttp-smol.service"); got != "inactive\ninactive\n" {
 		t.Errorf("after purge the units are still %q\n%s", got, out)
@@ -233,4 +235,54 @@ func TestDebUnderSystemd(t *testing.T) {
 	if body := c.must("cat /var/www/gohttp-smol/index.html"); !strings.Contains(body, "second version") {
 		t.Errorf("purge touched the administrator's content: %q", body)
 	}
+}
+
+// testHTTPSUnits switches the installed package to its automatic-HTTPS
+// units, as DEPLOY.md says, with a CA that cannot be reached: the units
+// must come up under the sandbox (sockets on 443 and 80, the state
+// directory written by the dynamic user, outbound connections allowed),
+// port 80 must answer, /readyz must say there is no certificate, and the
+// journal must carry the failed attempt. It leaves the plain units stopped
+// and disabled, the HTTPS ones enabled.
+func testHTTPSUnits(t *testing.T, c *container) {
+	t.Helper()
+	if got := c.must("systemctl is-enabled gohttp-smol-https.socket gohttp-smol-http.socket gohttp-smol-https.service || true"); got != "disabled\ndisabled\ndisabled\n" {
+		t.Errorf("the HTTPS units are %q after install, want disabled: the package must not take port 443 by itself", got)
+	}
+	c.must(`printf '%s\n' GOHTTP_SMOL_ACME_DOMAIN=site.example.test GOHTTP_SMOL_ACME_AGREE=true GOHTTP_SMOL_ACME_CA=https://127.0.0.1:1/directory >> /etc/default/gohttp-smol`)
+	c.must("systemctl disable --now gohttp-smol.socket gohttp-smol.service 2>&1")
+	c.must("systemctl enable --now gohttp-smol-https.socket gohttp-smol-http.socket 2>&1")
+	c.must("systemctl start gohttp-smol-https.service")
+	if got := c.must("systemctl is-active gohttp-smol-https.socket gohttp-smol-http.socket gohttp-smol-https.service"); got != "active\nactive\nactive\n" {
+		t.Fatalf("HTTPS units: is-active = %q; journal:\n%s", got, c.must("journalctl -u gohttp-smol-https.service --no-pager -o cat"))
+	}
+	if got := c.must("curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' http://localhost/x"); got != "301 https://localhost/x" {
+		t.Errorf("GET http://localhost/x = %q, want a 301 to https", got)
+	}
+	if got := c.must("curl -sS http://localhost/readyz"); !strings.Contains(got, "no certificate yet") {
+		t.Errorf("/readyz = %q, want it to say there is no certificate yet", got)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		j := c.must("journalctl -u gohttp-smol-https.service --no-pager -o cat")
+		if strings.Contains(j, "acme: certificate not obtained") && strings.Contains(j, "connection refused") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed ACME attempt in the journal:\n%s", j)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := c.must("stat -c '%a %n' /var/lib/private/gohttp-smol/acme /var/lib/private/gohttp-smol/acme/account.key"); got != "700 /var/lib/private/gohttp-smol/acme\n600 /var/lib/private/gohttp-smol/acme/account.key\n" {
+		t.Errorf("ACME state: %q, want the directory 0700 and the account key 0600", got)
+	}
+	sec := c.must("systemd-analyze security gohttp-smol-https.service 2>&1 | tail -1")
+	if m := regexp.MustCompile(`Overall exposure level for gohttp-smol-https\.service: ([0-9]+\.[0-9]+) `).FindStringSubmatch(sec); m == nil {
+		t.Errorf("no exposure score in %q", sec)
+	} else if score, _ := strconv.ParseFloat(m[1], 64); score > maxExposure {
+		t.Errorf("online exposure %s, want <= %.1f", m[1], maxExposure)
+	} else {
+		t.Logf("online: %s", strings.TrimSpace(sec))
+	}
+	c.must("systemctl stop gohttp-smol-https.service")
 }

@@ -130,7 +130,7 @@ func TestDocRecipesUnderSystemd(t *testing.T) {
 		t.Skipf("docker daemon not answering: %v", err)
 	}
 	metricsSteps := recipeSteps(t, "### More listeners: metrics", "### TLS on 443")
-	tlsSteps := recipeSteps(t, "### TLS on 443", "## EC2")
+	tlsSteps := recipeSteps(t, "### TLS on 443", "## Automatic HTTPS (ACME)")
 	ensureSystemdImage(t, ctx)
 
 	dist := deploytest.Dist(t)

@@ -18,7 +18,8 @@ import (
 	"github.com/gohttp-smol/gohttp-smol/internal/deploytest"
 )
 
-var units = []string{"gohttp-smol.socket", "gohttp-smol.service"}
+var units = []string{"gohttp-smol.socket", "gohttp-smol.service",
+	"gohttp-smol-https.socket", "gohttp-smol-http.socket", "gohttp-smol-https.service"}
 
 // unitRoot lays out a file-system root for systemd-analyze --root: the
 // distribution's own units (for sysinit.target and friends), the server
@@ -116,34 +117,39 @@ var exposureRE = regexp.MustCompile(`Overall exposure level for gohttp-smol\.ser
 // maxExposure is the highest systemd-analyze security score issue 4 allows.
 const maxExposure = 2.0
 
-// TestSecurityExposure scores the service's sandbox offline, holds it to
-// maxExposure, and checks that DEPLOY.md quotes the score measured here, so
-// the document cannot drift from the unit.
+// TestSecurityExposure scores each service's sandbox offline (the plain
+// one and the automatic-HTTPS one), holds it to maxExposure, and checks
+// that DEPLOY.md quotes the score measured here, so the document cannot
+// drift from the unit.
 func TestSecurityExposure(t *testing.T) {
 	deploytest.NeedTool(t, "systemd-analyze")
 	root := unitRoot(t)
-	out, err := systemdAnalyze(t, "security", "--offline=true", "--root="+root, "gohttp-smol.service")
-	if err != nil {
-		t.Fatalf("systemd-analyze security: %v\n%s", err, out)
-	}
-	m := exposureRE.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no overall exposure level in systemd-analyze security output:\n%s", out)
-	}
-	score, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("exposure %.1f; items not fully locked down:\n%s", score, grepLines(out, "✗"))
-	if score > maxExposure {
-		t.Errorf("exposure level %.1f, want <= %.1f:\n%s", score, maxExposure, out)
-	}
 	doc, err := os.ReadFile(filepath.Join("..", "DEPLOY.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "exposure level for gohttp-smol.service: " + m[1]; !strings.Contains(string(doc), want) {
-		t.Errorf("DEPLOY.md does not quote the measured score: want the text %q", want)
+	for _, unit := range []string{"gohttp-smol.service", "gohttp-smol-https.service"} {
+		t.Run(unit, func(t *testing.T) {
+			out, err := systemdAnalyze(t, "security", "--offline=true", "--root="+root, unit)
+			if err != nil {
+				t.Fatalf("systemd-analyze security: %v\n%s", err, out)
+			}
+			m := regexp.MustCompile(`Overall exposure level for ` + regexp.QuoteMeta(unit) + `: ([0-9]+\.[0-9]+) `).FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("no overall exposure level in systemd-analyze security output:\n%s", out)
+			}
+			score, err := strconv.ParseFloat(m[1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("exposure %.1f; items not fully locked down:\n%s", score, grepLines(out, "✗"))
+			if score > maxExposure {
+				t.Errorf("exposure level %.1f, want <= %.1f:\n%s", score, maxExposure, out)
+			}
+			if want := "exposure level for " + unit + ": " + m[1]; !strings.Contains(string(doc), want) {
+				t.Errorf("DEPLOY.md does not quote the measured score: want the text %q", want)
+			}
+		})
 	}
 }
 

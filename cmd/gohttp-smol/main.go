@@ -35,6 +35,13 @@
 //	--basic-auth-file FILE       htpasswd file of bcrypt hashes (htpasswd -B)
 //	--tls-cert FILE --tls-key FILE   serve TLS with HTTP/2; files re-read when they change
 //	--redirect-addr ADDR         plain-HTTP listener redirecting to https
+//	--acme-domain a.com,b.com    automatic HTTPS: certificate from an ACME CA (below)
+//	--acme-agree                 accept the CA's terms (required with --acme-domain)
+//	--acme-email ADDR            account contact
+//	--acme-ca production         production, staging (Let's Encrypt) or a directory URL
+//	--acme-ca-root FILE          PEM roots for a private CA's own https
+//	--acme-dir DIR               account and certificates ($STATE_DIRECTORY/acme,
+//	                             else /var/lib/gohttp-smol/acme)
 //	--metrics-addr ADDR          separate listener for /metrics
 //	--metrics-path PATH          also serve the metrics at PATH on the main listener (off)
 //	--log-format text            text, json or off: access and server logs to stdout
@@ -80,10 +87,27 @@
 // caches store protected files. TLS is 1.3, or 1.2 with ECDHE and AES-GCM or
 // ChaCha20-Poly1305 only (Mozilla's "intermediate").
 //
+// # Automatic HTTPS
+//
+// With --acme-domain the server gets and renews its certificate itself from
+// an ACME CA (Let's Encrypt by default; RFC 8555). --addr then defaults to
+// :443 and --redirect-addr to :80, which answers HTTP-01 challenges and
+// redirects everything else; TLS-ALPN-01 is answered on the TLS listener.
+// Only the configured names are ever ordered; a TLS client asking for
+// another name gets the unrecognized_name alert. The certificate is renewed
+// after two thirds of its lifetime without a restart; when that fails, the
+// old one keeps serving, the CA's error is logged, retried with backoff and
+// reported in the metrics (gohttp_smol_acme_*), and /readyz turns 503 once
+// less than a sixth of the lifetime is left. Processes sharing --acme-dir
+// take a lock there and make one order between them. DEPLOY.md has the
+// details.
+//
 // # Endpoints
 //
 //	/healthz   200 "ok" while the process runs
-//	/readyz    200 once the content is loaded; 503 before, and while draining
+//	/readyz    200 once the content is loaded (and, with --acme-domain, a
+//	           certificate not near expiry is served); 503 before, and while
+//	           draining
 //	/metrics   Prometheus text format, on the --metrics-addr listener (or
 //	           the socket named "metrics"), or at --metrics-path
 //
@@ -105,15 +129,16 @@
 //
 // With socket activation (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES), the
 // passed sockets replace --addr: one named "metrics" serves the metrics,
-// one named "redirect" the https redirect, and every other one is a main
-// listener. With NOTIFY_SOCKET set (Type=notify or notify-reload) the server
+// one named "redirect" the https redirect (with --acme-domain, one named
+// "http" too), and every other one is a main listener; one named "https"
+// is refused unless --tls-cert or --acme-domain is set. With NOTIFY_SOCKET set (Type=notify or notify-reload) the server
 // sends READY=1 once it serves, RELOADING=1 and READY=1 around a reload,
 // STOPPING=1 on shutdown, and WATCHDOG=1 every WATCHDOG_USEC/2.
 //
 // # Exit status
 //
 //	0  stopped by SIGTERM or SIGINT after a complete drain; --version; -h
-//	1  start-up failed (content, listener, TLS, users), a listener failed,
+//	1  start-up failed (content, listener, TLS, users, ACME directory), a listener failed,
 //	   or the drain was cut short by --shutdown-timeout
 //	2  bad flags or environment variables
 package main

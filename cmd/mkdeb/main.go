@@ -10,6 +10,9 @@
 //	/usr/bin/gohttp-smol                       the server (from dist/)
 //	/lib/systemd/system/gohttp-smol.socket     port 80, socket-activated
 //	/lib/systemd/system/gohttp-smol.service    the sandboxed service
+//	/lib/systemd/system/gohttp-smol-https.service, gohttp-smol-https.socket,
+//	gohttp-smol-http.socket                    automatic HTTPS (ACME), off until
+//	                                           enabled instead of the two above
 //	/etc/default/gohttp-smol                   settings (a conffile)
 //	/usr/share/gohttp-smol/index.html          first page, copied to
 //	                                           /var/www/gohttp-smol on first install
@@ -251,6 +254,9 @@ func layout(binary, deploy string) []debpkg.File {
 		{Src: binary, Dst: "/usr/bin/gohttp-smol", Mode: 0o755},
 		{Src: filepath.Join(deploy, "systemd", "gohttp-smol.service"), Dst: "/lib/systemd/system/gohttp-smol.service", Mode: 0o644},
 		{Src: filepath.Join(deploy, "systemd", "gohttp-smol.socket"), Dst: "/lib/systemd/system/gohttp-smol.socket", Mode: 0o644},
+		{Src: filepath.Join(deploy, "systemd", "gohttp-smol-https.service"), Dst: "/lib/systemd/system/gohttp-smol-https.service", Mode: 0o644},
+		{Src: filepath.Join(deploy, "systemd", "gohttp-smol-https.socket"), Dst: "/lib/systemd/system/gohttp-smol-https.socket", Mode: 0o644},
+		{Src: filepath.Join(deploy, "systemd", "gohttp-smol-http.socket"), Dst: "/lib/systemd/system/gohttp-smol-http.socket", Mode: 0o644},
 		{Src: filepath.Join(deploy, "deb", "default"), Dst: "/etc/default/gohttp-smol", Mode: 0o644, Conf: true},
 		{Src: filepath.Join(deploy, "deb", "index.html"), Dst: "/usr/share/gohttp-smol/index.html", Mode: 0o644},
 	}

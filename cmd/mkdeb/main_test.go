@@ -151,6 +151,9 @@ func TestContents(t *testing.T) {
 		{"-rwxr-xr-x", "./usr/bin/gohttp-smol"},
 		{"-rw-r--r--", "./lib/systemd/system/gohttp-smol.service"},
 		{"-rw-r--r--", "./lib/systemd/system/gohttp-smol.socket"},
+		{"-rw-r--r--", "./lib/systemd/system/gohttp-smol-https.service"},
+		{"-rw-r--r--", "./lib/systemd/system/gohttp-smol-https.socket"},
+		{"-rw-r--r--", "./lib/systemd/system/gohttp-smol-http.socket"},
 		{"-rw-r--r--", "./etc/default/gohttp-smol"},
 		{"-rw-r--r--", "./usr/share/gohttp-smol/index.html"},
 		{"drwxr-xr-x", "./lib/systemd/system/"},
@@ -160,8 +163,8 @@ func TestContents(t *testing.T) {
 			t.Errorf("dpkg-deb --contents: no %s %s owned by root/root dated 2023-11-14 22:13 in:\n%s", want.mode, want.path, contents)
 		}
 	}
-	if n := strings.Count(strings.TrimSpace(contents), "\n") + 1; n > 16 {
-		t.Errorf("dpkg-deb --contents: %d entries, expected the five files and their directories:\n%s", n, contents)
+	if n := strings.Count(strings.TrimSpace(contents), "\n") + 1; n > 19 {
+		t.Errorf("dpkg-deb --contents: %d entries, expected the eight files and their directories:\n%s", n, contents)
 	}
 }
 

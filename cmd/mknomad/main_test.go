@@ -249,10 +249,81 @@ func peakRSS(t *testing.T, bin string) int64 {
 	return 0
 }
 
-// TestTemplateParses keeps the committed template valid HCL on its own, so
-// an editor's or `nomad fmt`'s view of it matches what mknomad produces.
+// TestTemplateParses keeps the committed templates valid HCL on their own,
+// so an editor's or `nomad fmt`'s view of them matches what mknomad
+// produces.
 func TestTemplateParses(t *testing.T) {
 	parse(t, tmplPath)
+	parse(t, httpsTmplPath)
+}
+
+const httpsTmplPath = "../../deploy/nomad/gohttp-smol-https.nomad.hcl"
+
+// TestHTTPSJob fills the automatic-HTTPS template and checks what the
+// server needs from it: ports 443 and 80 on a client of its own and the
+// right to bind them, each passed to the listener of its role, the ACME
+// directory on the mounted volume, the names and the agreement from job
+// variables, and a readiness check that follows the certificate.
+func TestHTTPSJob(t *testing.T) {
+	dist := deploytest.Dist(t)
+	out := filepath.Join(t.TempDir(), "https.nomad.hcl")
+	if msg, err := mknomad(t, "-dist", dist, "-template", httpsTmplPath, "-arch", runtime.GOARCH, "-o", out); err != nil {
+		t.Fatalf("mknomad: %v\n%s", err, msg)
+	}
+	body := parse(t, out)
+	vars := map[string]cty.Value{
+		"release_url": cty.StringVal("https://r.example"), "domains": cty.StringVal("example.com"),
+		"agree_to_ca_terms": cty.StringVal("true"), "acme_ca": cty.StringVal("staging"),
+	}
+	group := block(t, block(t, body, "job", "gohttp-smol-https"), "group", "web")
+	task := block(t, group, "task", "server")
+	if got := attr(t, block(t, group, "constraint"), "operator", vars); got != "distinct_hosts" {
+		t.Errorf("constraint operator = %q, want distinct_hosts (static ports)", got)
+	}
+	network := block(t, group, "network")
+	for label, want := range map[string]string{"https": "443", "http": "80"} {
+		if got := attr(t, block(t, network, "port", label), "static", vars); got != want {
+			t.Errorf("port %s static = %q, want %s", label, got, want)
+		}
+	}
+	env := block(t, task, "env")
+	for name, port := range map[string]string{"GOHTTP_SMOL_ADDR": "NOMAD_PORT_https", "GOHTTP_SMOL_REDIRECT_ADDR": "NOMAD_PORT_http"} {
+		if got := refs(t, env, name); len(got) != 1 || got[0] != port {
+			t.Errorf("env %s refers to %v, want %s", name, got, port)
+		}
+	}
+	for name, want := range map[string]string{"GOHTTP_SMOL_ACME_DOMAIN": "example.com", "GOHTTP_SMOL_ACME_AGREE": "true", "GOHTTP_SMOL_ACME_CA": "staging"} {
+		if got := attr(t, env, name, vars); got != want {
+			t.Errorf("env %s = %q, want %q from the job variable", name, got, want)
+		}
+	}
+	mount := block(t, task, "volume_mount")
+	if got, want := attr(t, env, "GOHTTP_SMOL_ACME_DIR", vars), attr(t, mount, "destination", vars); got != want {
+		t.Errorf("GOHTTP_SMOL_ACME_DIR = %q, want the volume's mount point %q", got, want)
+	}
+	if got, want := attr(t, mount, "volume", vars), "acme"; got != want {
+		t.Errorf("volume_mount volume = %q, want %q", got, want)
+	}
+	if got := attr(t, block(t, group, "volume", "acme"), "type", vars); got != "host" {
+		t.Errorf("volume type = %q, want host", got)
+	}
+	caps, ok := block(t, task, "config").Attributes["cap_add"]
+	if !ok || !strings.Contains(string(caps.SrcRange.SliceBytes(mustRead(t, out))), "net_bind_service") {
+		t.Errorf("config.cap_add does not grant net_bind_service")
+	}
+	check := block(t, block(t, group, "service"), "check")
+	if got := attr(t, check, "path", vars); got != "/readyz" {
+		t.Errorf("check path = %q, want /readyz", got)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestBadInput(t *testing.T) {

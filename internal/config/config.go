@@ -41,6 +41,8 @@ type Config struct {
 	TLSKey       string // --tls-key
 	RedirectAddr string // --redirect-addr
 
+	ACME ACME // the --acme-* flags
+
 	MetricsAddr string // --metrics-addr
 	MetricsPath string // --metrics-path, default "": no metrics on the main listener
 
@@ -59,6 +61,28 @@ type Config struct {
 
 	Version bool // --version
 }
+
+// ACME is automatic HTTPS: the certificate comes from an ACME CA. It is on
+// when Domains is not empty; --addr then defaults to :443 and
+// --redirect-addr, which also answers HTTP-01 challenges, to :80.
+type ACME struct {
+	Domains []string // --acme-domain, comma-separated
+	CA      string   // --acme-ca, the directory URL ("production" and "staging" resolved)
+	Email   string   // --acme-email
+	Agree   bool     // --acme-agree
+	Dir     string   // --acme-dir, default $STATE_DIRECTORY/acme, else DefaultACMEDir
+	CARoot  string   // --acme-ca-root, PEM file of roots trusted for the CA's own TLS
+}
+
+// ACME CA names accepted by --acme-ca besides a URL.
+const (
+	LetsEncrypt        = "https://acme-v02.api.letsencrypt.org/directory"
+	LetsEncryptStaging = "https://acme-staging-v02.api.letsencrypt.org/directory"
+)
+
+// DefaultACMEDir holds the ACME account and certificates when neither
+// --acme-dir nor systemd's STATE_DIRECTORY says where.
+const DefaultACMEDir = "/var/lib/gohttp-smol/acme"
 
 // A Header is one --header value.
 type Header struct{ Name, Value string }
@@ -90,6 +114,17 @@ func Parse(args []string, lookup Lookup, out io.Writer) (Config, error) {
 		return c, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	c.Addr = addr(c.Addr, set(fs, "addr"), lookup)
+	if err := c.ACME.resolve(lookup); err != nil {
+		return c, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if len(c.ACME.Domains) > 0 {
+		if _, ok := lookup("PORT"); !ok && !set(fs, "addr") {
+			c.Addr = ":443"
+		}
+		if !set(fs, "redirect-addr") {
+			c.RedirectAddr = ":80"
+		}
+	}
 	switch rest := fs.Args(); {
 	case len(rest) > 1:
 		return c, fmt.Errorf("%w: want at most one directory, got %d arguments: %q", ErrUsage, len(rest), rest)
@@ -128,7 +163,21 @@ func newFlagSet(c *Config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.BasicAuthFile, "basic-auth-file", "", "htpasswd `file` of user:bcrypt-hash lines; /healthz and /readyz stay open; answers 503 with Retry-After when every CPU is busy checking new passwords")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate chain `file` (PEM); re-read when it changes")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
-	fs.StringVar(&c.RedirectAddr, "redirect-addr", "", "plain-HTTP `addr` to listen on, redirecting to https (needs --tls-cert)")
+	fs.StringVar(&c.RedirectAddr, "redirect-addr", "", "plain-HTTP `addr` to listen on, redirecting to https (needs --tls-cert or --acme-domain)")
+	fs.Func("acme-domain", "automatic HTTPS: get the certificate for these `names` (comma-separated) from an ACME CA", func(v string) error {
+		c.ACME.Domains = nil
+		for d := range strings.SplitSeq(v, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				c.ACME.Domains = append(c.ACME.Domains, d)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&c.ACME.CA, "acme-ca", "production", "ACME directory `URL`, or production or staging (Let's Encrypt)")
+	fs.StringVar(&c.ACME.Email, "acme-email", "", "contact email `address` for the ACME account (expiry warnings from the CA)")
+	fs.BoolVar(&c.ACME.Agree, "acme-agree", false, "agree to the ACME CA's terms of service (required with --acme-domain)")
+	fs.StringVar(&c.ACME.Dir, "acme-dir", "", "`directory` for the ACME account key and certificates (default $STATE_DIRECTORY/acme, else "+DefaultACMEDir+")")
+	fs.StringVar(&c.ACME.CARoot, "acme-ca-root", "", "PEM `file` of roots to trust for the ACME CA's own https (a private CA such as step-ca)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "separate `addr` to serve /metrics on, e.g. 127.0.0.1:9100; the main listener then never serves them")
 	fs.StringVar(&c.MetricsPath, "metrics-path", "", "`path` such as /metrics: serve the metrics there on the main listener, behind basic auth if set (off by default: they tell anyone the version and traffic); with --metrics-addr, their path there")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "access and server logs to stdout, in this `format`: text, json or off")
@@ -167,17 +216,54 @@ func addr(current string, given bool, lookup Lookup) string {
 	return current
 }
 
+// resolve checks the --acme-* flags and fills in their defaults.
+func (a *ACME) resolve(lookup Lookup) error {
+	if len(a.Domains) == 0 {
+		if a.Email != "" || a.Agree || a.Dir != "" || a.CARoot != "" {
+			return errors.New("the --acme-* flags need --acme-domain, the names to get a certificate for")
+		}
+		a.CA = ""
+		return nil
+	}
+	if !a.Agree {
+		return errors.New("--acme-domain: the CA's terms of service must be accepted first: read them (Let's Encrypt: https://letsencrypt.org/repository/) and add --acme-agree (GOHTTP_SMOL_ACME_AGREE=true)")
+	}
+	switch a.CA {
+	case "production", "":
+		a.CA = LetsEncrypt
+	case "staging":
+		a.CA = LetsEncryptStaging
+	default:
+		if !strings.HasPrefix(a.CA, "https://") {
+			return fmt.Errorf("--acme-ca %q: want production, staging, or the https:// URL of an ACME directory", a.CA)
+		}
+	}
+	if a.Dir == "" {
+		a.Dir = DefaultACMEDir
+		// systemd may list several state directories, separated by colons;
+		// the first is the unit's own.
+		if sd, ok := lookup("STATE_DIRECTORY"); ok && sd != "" {
+			first, _, _ := strings.Cut(sd, ":")
+			a.Dir = first + "/acme"
+		}
+	}
+	return nil
+}
+
 func (c *Config) validate() error {
 	switch c.LogFormat {
 	case "text", "json", "off":
 	default:
 		return fmt.Errorf("--log-format %q: want text, json or off", c.LogFormat)
 	}
+	if len(c.ACME.Domains) > 0 && c.TLSCert != "" {
+		return errors.New("--acme-domain and --tls-cert both give the certificate: choose one")
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
-	if c.RedirectAddr != "" && c.TLSCert == "" {
-		return errors.New("--redirect-addr redirects to https: it needs --tls-cert and --tls-key")
+	if c.RedirectAddr != "" && c.TLSCert == "" && len(c.ACME.Domains) == 0 {
+		return errors.New("--redirect-addr redirects to https: it needs --tls-cert and --tls-key, or --acme-domain")
 	}
 	if c.Fallback != "" && !strings.HasPrefix(c.Fallback, "/") {
 		return fmt.Errorf("--fallback %q: want a URL path starting with /, e.g. /index.html", c.Fallback)

@@ -63,8 +63,8 @@ func TestEveryFlagHasAVariable(t *testing.T) {
 			t.Errorf("flag %q: variable %q maps back to %q", f.Name, EnvName(f.Name), name)
 		}
 	})
-	if n != 24 {
-		t.Errorf("%d flags with a variable, want 24 (the contract's list)", n)
+	if n != 30 {
+		t.Errorf("%d flags with a variable, want 30 (the contract's list)", n)
 	}
 }
 
@@ -110,6 +110,29 @@ func TestParse(t *testing.T) {
 		{"single dash", []string{"-listing"}, nil, func(c *Config) { c.Listing = true }},
 		{"tls", []string{"--tls-cert=c.pem", "--tls-key=k.pem", "--redirect-addr=:80"}, nil,
 			func(c *Config) { c.TLSCert, c.TLSKey, c.RedirectAddr = "c.pem", "k.pem", ":80" }},
+		{"acme defaults", []string{"--acme-domain", " example.com, www.example.com,", "--acme-agree"}, nil,
+			func(c *Config) {
+				c.Addr, c.RedirectAddr = ":443", ":80"
+				c.ACME = ACME{Domains: []string{"example.com", "www.example.com"}, CA: LetsEncrypt, Agree: true, Dir: DefaultACMEDir}
+			}},
+		{"acme from env, systemd state directory", nil,
+			[]string{"GOHTTP_SMOL_ACME_DOMAIN=example.com", "GOHTTP_SMOL_ACME_AGREE=true", "GOHTTP_SMOL_ACME_CA=staging",
+				"GOHTTP_SMOL_ACME_EMAIL=ops@example.com", "STATE_DIRECTORY=/var/lib/site:/var/lib/other"},
+			func(c *Config) {
+				c.Addr, c.RedirectAddr = ":443", ":80"
+				c.ACME = ACME{Domains: []string{"example.com"}, CA: LetsEncryptStaging, Email: "ops@example.com", Agree: true, Dir: "/var/lib/site/acme"}
+			}},
+		{"acme with addresses, no port 80, private CA", []string{"--acme-domain=a.test", "--acme-agree", "--addr=127.0.0.1:8443",
+			"--redirect-addr=", "--acme-ca=https://ca.internal/acme/directory", "--acme-ca-root=root.pem", "--acme-dir=/d"}, nil,
+			func(c *Config) {
+				c.Addr = "127.0.0.1:8443"
+				c.ACME = ACME{Domains: []string{"a.test"}, CA: "https://ca.internal/acme/directory", Agree: true, Dir: "/d", CARoot: "root.pem"}
+			}},
+		{"acme keeps PORT", []string{"--acme-domain=a.test", "--acme-agree"}, []string{"PORT=8443"},
+			func(c *Config) {
+				c.Addr, c.RedirectAddr = ":8443", ":80"
+				c.ACME = ACME{Domains: []string{"a.test"}, CA: LetsEncrypt, Agree: true, Dir: DefaultACMEDir}
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,6 +181,10 @@ func TestParseErrors(t *testing.T) {
 		{"bad log format", []string{"--log-format", "xml"}, nil, "want text, json or off"},
 		{"cert without key", []string{"--tls-cert", "c"}, nil, "go together"},
 		{"redirect without tls", []string{"--redirect-addr", ":80"}, nil, "needs --tls-cert"},
+		{"acme without agreement", []string{"--acme-domain", "example.com"}, nil, "add --acme-agree"},
+		{"acme flag without domain", []string{"--acme-agree"}, nil, "need --acme-domain"},
+		{"acme and tls cert", []string{"--acme-domain=a.test", "--acme-agree", "--tls-cert=c", "--tls-key=k"}, nil, "choose one"},
+		{"acme plain http CA", []string{"--acme-domain=a.test", "--acme-agree", "--acme-ca=http://ca/dir"}, nil, "https:// URL"},
 		{"relative fallback", []string{"--fallback", "index.html"}, nil, "starting with /"},
 		{"metrics on healthz", []string{"--metrics-path", "/healthz"}, nil, "--metrics-path"},
 		{"bad addr", []string{"--addr", "8080"}, nil, "want host:port"},

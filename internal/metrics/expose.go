@@ -82,6 +82,13 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	b.help("build_info", "gauge", "Always 1; the labels say which build is running.")
 	b.sample("build_info", `version="`+escape(m.version)+`",goversion="`+escape(m.goVersion)+`"`, "1")
 
+	for _, f := range m.extra {
+		for _, x := range f() {
+			b.help(x.Name, x.Type, x.Help)
+			b.sample(x.Name, x.Labels, strconv.FormatFloat(x.Value, 'g', -1, 64))
+		}
+	}
+
 	if err := b.w.Flush(); b.err == nil {
 		b.err = err
 	}
@@ -123,4 +130,7 @@ func seconds(d time.Duration) string {
 
 // escape escapes a label value: backslash, double quote and line feed are
 // the characters the text format reserves.
-var escape = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace
+var escape = Escape
+
+// Escape escapes a label value of the text format.
+var Escape = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace

@@ -93,6 +93,7 @@ type Metrics struct {
 
 	version, goVersion string
 	cache              func() CacheStats
+	extra              []func() []Sample
 	start              time.Time
 }
 
@@ -101,6 +102,19 @@ type Metrics struct {
 func New(version, goVersion string, cache func() CacheStats) *Metrics {
 	return &Metrics{version: version, goVersion: goVersion, cache: cache, start: time.Now()}
 }
+
+// A Sample is one metric reported by a part of the server other than the
+// request path (the ACME certificate's state). Name is without Namespace;
+// Labels is the text between the braces, already escaped, or "".
+type Sample struct {
+	Name, Type, Help string
+	Labels           string
+	Value            float64
+}
+
+// Add reports the samples f returns at each scrape, after the built-in
+// metrics. Call it before serving.
+func (m *Metrics) Add(f func() []Sample) { m.extra = append(m.extra, f) }
 
 // Begin counts a request as in flight; End must follow.
 func (m *Metrics) Begin() { m.inFlight.Add(1) }

@@ -22,6 +22,9 @@ type handler struct {
 	site  atomic.Pointer[site.Site]
 	users atomic.Pointer[basicauth.Users] // nil: no basic auth
 	ready atomic.Bool
+	// notReady, when set, says why the server is not ready although its
+	// content is loaded (no valid certificate); "" when it is.
+	notReady func() string
 
 	headers     []header // set on every response, in order
 	metrics     *metrics.Metrics
@@ -93,10 +96,17 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/readyz":
 		// Readiness: content is loaded and the server is not draining.
-		if h.ready.Load() {
-			plain(w, r, http.StatusOK, "ready\n")
-		} else {
+		switch {
+		case !h.ready.Load():
 			plain(w, r, http.StatusServiceUnavailable, "not ready\n")
+		case h.notReady != nil:
+			if why := h.notReady(); why != "" {
+				plain(w, r, http.StatusServiceUnavailable, "not ready: "+why+"\n")
+				return
+			}
+			plain(w, r, http.StatusOK, "ready\n")
+		default:
+			plain(w, r, http.StatusOK, "ready\n")
 		}
 		return
 	}

@@ -15,6 +15,12 @@ import (
 const (
 	socketMetrics  = "metrics"
 	socketRedirect = "redirect"
+	// With --acme-domain, a socket named "http" is port 80's: redirects and
+	// HTTP-01 challenges, as "redirect". Without it, "http" stays a main
+	// listener, the name the plain-HTTP unit gives its socket.
+	socketHTTP = "http"
+	// A socket named "https" is a main listener that must serve TLS.
+	socketHTTPS = "https"
 )
 
 // listeners are the sockets the server answers on.
@@ -33,21 +39,28 @@ func (ls *listeners) close() {
 }
 
 // sortPassed sorts sockets passed by systemd: those named "metrics" and
-// "redirect" serve those roles, every other one is a main listener (a unit
+// "redirect" (or "http" with acme) serve those roles, every other one is a main listener (a unit
 // may listen on IPv4 and IPv6 apart, or on several ports). The first of
 // each kind wins a role; extra ones are an error rather than sockets
 // silently left unanswered.
-func sortPassed(passed []systemd.Listener) (listeners, error) {
+func sortPassed(passed []systemd.Listener, acme, tls bool) (listeners, error) {
 	var ls listeners
 	for _, p := range passed {
-		switch p.Name {
-		case socketMetrics, socketRedirect:
+		switch name := p.Name; {
+		case name == socketHTTPS && !tls:
+			// Plain HTTP on a socket the unit meant for TLS (port 443)
+			// would be a misconfiguration no client could make sense of.
+			return ls, errors.New(`listen: systemd passed a socket named "https", but neither --acme-domain nor --tls-cert is set: set one (GOHTTP_SMOL_ACME_DOMAIN and GOHTTP_SMOL_ACME_AGREE, for gohttp-smol-https.service)`)
+		case name == socketMetrics, name == socketRedirect, acme && name == socketHTTP:
 			slot := &ls.metrics
-			if p.Name == socketRedirect {
+			if p.Name != socketMetrics {
 				slot = &ls.redirect
 			}
 			if *slot != nil {
-				return ls, fmt.Errorf("listen: systemd passed two sockets named %q", p.Name)
+				if p.Name == socketMetrics {
+					return ls, fmt.Errorf("listen: systemd passed two sockets named %q", p.Name)
+				}
+				return ls, errors.New(`listen: systemd passed two sockets named "redirect" or "http", which are one role`)
 			}
 			*slot = p.Listener
 		default:
@@ -55,7 +68,7 @@ func sortPassed(passed []systemd.Listener) (listeners, error) {
 		}
 	}
 	if len(ls.main) == 0 {
-		return ls, errors.New(`listen: systemd passed no main socket (one not named "metrics" or "redirect")`)
+		return ls, errors.New(`listen: systemd passed no main socket (one not named "metrics", "redirect" or "http")`)
 	}
 	return ls, nil
 }
@@ -74,7 +87,7 @@ func listen(c *config.Config) (ls listeners, err error) {
 		}
 	}()
 	if len(passed) > 0 {
-		if ls, err = sortPassed(passed); err != nil {
+		if ls, err = sortPassed(passed, len(c.ACME.Domains) > 0, len(c.ACME.Domains) > 0 || c.TLSCert != ""); err != nil {
 			return ls, err
 		}
 	} else {
@@ -84,8 +97,8 @@ func listen(c *config.Config) (ls listeners, err error) {
 		}
 		ls.main = []net.Listener{l}
 	}
-	if ls.redirect != nil && c.TLSCert == "" {
-		return ls, errors.New(`listen: systemd passed a socket named "redirect", which redirects to https, but --tls-cert is not set`)
+	if ls.redirect != nil && c.TLSCert == "" && len(c.ACME.Domains) == 0 {
+		return ls, errors.New(`listen: systemd passed a socket named "redirect" or "http", which redirects to https, but neither --tls-cert nor --acme-domain is set`)
 	}
 	if ls.metrics == nil && c.MetricsAddr != "" {
 		if ls.metrics, err = net.Listen("tcp", c.MetricsAddr); err != nil {

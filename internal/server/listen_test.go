@@ -24,15 +24,21 @@ func TestSortPassed(t *testing.T) {
 		metrics net.Listener
 		redir   net.Listener
 		wantErr string
+		acme    bool
+		tls     bool
 	}{
-		{"one unnamed", []systemd.Listener{sock(a, "unknown")}, []net.Listener{a}, nil, nil, ""},
-		{"all roles in any order", []systemd.Listener{sock(r, "redirect"), sock(m, "metrics"), sock(a, "http")}, []net.Listener{a}, m, r, ""},
-		{"two main", []systemd.Listener{sock(a, "http"), sock(b, "http6")}, []net.Listener{a, b}, nil, nil, ""},
-		{"no main", []systemd.Listener{sock(m, "metrics")}, nil, nil, nil, "no main socket"},
-		{"two metrics", []systemd.Listener{sock(a, "http"), sock(m, "metrics"), sock(b, "metrics")}, nil, nil, nil, `two sockets named "metrics"`},
+		{"one unnamed", []systemd.Listener{sock(a, "unknown")}, []net.Listener{a}, nil, nil, "", false, false},
+		{"all roles in any order", []systemd.Listener{sock(r, "redirect"), sock(m, "metrics"), sock(a, "http")}, []net.Listener{a}, m, r, "", false, false},
+		{"two main", []systemd.Listener{sock(a, "http"), sock(b, "http6")}, []net.Listener{a, b}, nil, nil, "", false, false},
+		{"no main", []systemd.Listener{sock(m, "metrics")}, nil, nil, nil, "no main socket", false, false},
+		{"two metrics", []systemd.Listener{sock(a, "http"), sock(m, "metrics"), sock(b, "metrics")}, nil, nil, nil, `two sockets named "metrics"`, false, false},
+		{"acme: http is port 80", []systemd.Listener{sock(a, "https"), sock(r, "http"), sock(m, "metrics")}, []net.Listener{a}, m, r, "", true, false},
+		{"acme: http and redirect", []systemd.Listener{sock(a, "https"), sock(r, "http"), sock(b, "redirect")}, nil, nil, nil, `"redirect" or "http"`, true, false},
+		{"https without TLS", []systemd.Listener{sock(a, "https")}, nil, nil, nil, `named "https", but neither`, false, false},
+		{"https with a certificate file", []systemd.Listener{sock(a, "https"), sock(r, "redirect")}, []net.Listener{a}, nil, r, "", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ls, err := sortPassed(tc.passed)
+			ls, err := sortPassed(tc.passed, tc.acme, tc.acme || tc.tls)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %q", err, tc.wantErr)

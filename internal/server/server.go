@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gohttp-smol/gohttp-smol/internal/acmecert"
 	"github.com/gohttp-smol/gohttp-smol/internal/basicauth"
 	"github.com/gohttp-smol/gohttp-smol/internal/config"
 	"github.com/gohttp-smol/gohttp-smol/internal/defaultsite"
@@ -72,7 +73,8 @@ type runner struct {
 	log      *slog.Logger
 	siteOpts site.Options
 	h        *handler
-	certs    *tlscert.Holder // nil without TLS
+	certs    *tlscert.Holder   // nil without TLS
+	acme     *acmecert.Manager // nil without --acme-domain
 	notifier *systemd.Notifier
 	servers  []stopper
 }
@@ -147,6 +149,15 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(c.ACME.Domains) > 0 {
+		if r.acme, err = newACME(c, ls.redirect != nil, r.log); err != nil {
+			ls.close()
+			return err
+		}
+		r.h.notReady = r.acme.Ready
+		r.h.metrics.Add(acmeMetrics(r.acme))
+		go r.acme.Run(ctx)
+	}
 	if ls.metrics == nil {
 		r.h.metricsPath = c.MetricsPath // "" unless the operator opted in
 	}
@@ -158,13 +169,16 @@ func (r *runner) run(ctx context.Context) error {
 	if root == "" {
 		root = "(built-in default site)"
 	}
-	attrs := []any{"version", r.env.Version, "addr", addrs(ls.main), "tls", r.certs != nil,
+	attrs := []any{"version", r.env.Version, "addr", addrs(ls.main), "tls", r.certs != nil || r.acme != nil,
 		"root", root, "files", stats.Entries, "bytes_in_memory", stats.Bytes, "start_ms", time.Since(started).Milliseconds()}
 	if ls.metrics != nil {
 		attrs = append(attrs, "metrics_addr", ls.metrics.Addr().String())
 	}
 	if ls.redirect != nil {
 		attrs = append(attrs, "redirect_addr", ls.redirect.Addr().String())
+	}
+	if r.acme != nil {
+		attrs = append(attrs, "acme_domains", strings.Join(r.acme.Domains(), ","))
 	}
 	r.log.Info("serving", attrs...)
 	r.notify(r.notifier.Ready())
@@ -220,8 +234,13 @@ func (r *runner) serve(ls listeners) <-chan error {
 	}
 	main := newServer(r.h)
 	switch {
-	case r.certs != nil:
-		main.TLSConfig = tlsConfig(r.certs.GetCertificate)
+	case r.certs != nil || r.acme != nil:
+		if r.acme != nil {
+			main.TLSConfig = tlsConfig(nil)
+			acmeTLS(main.TLSConfig, r.acme)
+		} else {
+			main.TLSConfig = tlsConfig(r.certs.GetCertificate)
+		}
 		r.servers = append(r.servers, main)
 		for _, l := range ls.main {
 			jobs = append(jobs, job{tlsServer{main}, l})
@@ -247,7 +266,11 @@ func (r *runner) serve(ls listeners) <-chan error {
 		add(newServer(mux), ls.metrics)
 	}
 	if ls.redirect != nil {
-		add(newServer(redirectHandler(port(ls.main[0]), r.h)), ls.redirect)
+		var h http.Handler = redirectHandler(port(ls.main[0]), r.h)
+		if r.acme != nil {
+			h = r.acme.HTTPHandler(h)
+		}
+		add(newServer(h), ls.redirect)
 	}
 
 	errc := make(chan error, len(jobs))
