@@ -243,6 +243,41 @@ func (w *response) Flush() {
 	w.c.flush()
 }
 
+// WritePrepared sends a whole 200 response to a GET request: head, which
+// holds the status line and the header fields, each ending in CRLF, as the
+// caller has them ahead of time, then the Date field and the blank line,
+// then body. It reports whether it did; when it reports false it has done
+// nothing, and the caller answers through Header, WriteHeader and Write.
+//
+// The caller vouches that head is, byte for byte, what WriteHeader would
+// write for the fields Header holds at the call once the response's own
+// fields are set: "HTTP/1.1 200 OK", then the fields sorted by name, with a
+// Content-Length of len(body), no Date, Connection, Transfer-Encoding or
+// Trailer field, and every value already trimmed. What could still make the
+// general path write something else is checked here: a response already
+// begun, a HEAD request, a connection that closes after this response (the
+// client asked, or the server is shutting down) and so carries
+// Connection: close.
+//
+// Why: building the header through the map, sorting its names on every
+// request, was a third of the user-space CPU of a 1 KiB response.
+func (w *response) WritePrepared(head, body []byte) bool {
+	c := w.c
+	if w.status != 0 || w.head || w.closeAfter || c.srv.shutting.Load() {
+		return false
+	}
+	w.status = http.StatusOK
+	w.headerOut = true
+	w.length = int64(len(body))
+	w.written = w.length
+	c.out = append(c.out, head...)
+	c.out = append(c.out, "Date: "...)
+	c.out = append(c.out, httpDate(c.now)...)
+	c.out = append(c.out, "\r\n\r\n"...)
+	w.appendBody(body)
+	return true
+}
+
 // finish completes the response once the handler has returned.
 func (w *response) finish() {
 	if w.status == 0 {
@@ -411,7 +446,7 @@ func (w *response) writeHeaderAt(first []byte, done bool) {
 	}
 	if _, ok := h["Date"]; !ok {
 		c.out = append(c.out, "Date: "...)
-		c.out = append(c.out, httpDate()...)
+		c.out = append(c.out, httpDate(c.now)...)
 		c.out = append(c.out, crlf...)
 	}
 	if length != "" {
@@ -519,10 +554,10 @@ func isTokenString(s string) bool {
 	return len(s) > 0
 }
 
-// httpDate returns the current time in the Date field's format. It is
-// formatted once a second, not once a response.
-func httpDate() string {
-	now := time.Now().Unix()
+// httpDate returns t in the Date field's format. It is formatted once a
+// second, not once a response.
+func httpDate(t time.Time) string {
+	now := t.Unix()
 	if d := cachedDate.Load(); d != nil && d.unix == now {
 		return d.text
 	}

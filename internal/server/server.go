@@ -94,7 +94,9 @@ func (r *runner) run(ctx context.Context) error {
 	r.notifier = n
 
 	started := time.Now()
+	headers := responseHeaders(c)
 	r.siteOpts = site.Options{
+		Header:      fieldMap(headers),
 		Dir:         c.Root,
 		MaxFileSize: c.MaxFileSize,
 		Fallback:    c.Fallback,
@@ -116,7 +118,7 @@ func (r *runner) run(ctx context.Context) error {
 		return err // "site: load DIR: ..."
 	}
 
-	r.h = &handler{headers: responseHeaders(c)}
+	r.h = &handler{headers: headers}
 	r.h.site.Store(content)
 	r.h.metrics = metrics.New(r.env.Version, r.env.GoVersion, func() metrics.CacheStats {
 		s := r.h.site.Load().Stats()
@@ -364,6 +366,16 @@ func responseHeaders(c *config.Config) []header {
 		}
 	}
 	return out
+}
+
+// fieldMap returns headers as a header map, for site.Options.Header: the
+// site prepares its responses with the fields the handler sets.
+func fieldMap(headers []header) http.Header {
+	h := make(http.Header, len(headers))
+	for _, x := range headers {
+		h[x.name] = x.value
+	}
+	return h
 }
 
 func addrs(ls []net.Listener) string {
