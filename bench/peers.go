@@ -319,6 +319,9 @@ func startInstance(p peer, parent, docroot, cpus string) (*instance, error) {
 // Pid is the server's main process (nginx's master).
 func (in *instance) Pid() int { return in.cmd.Process.Pid }
 
+// Addr returns the instance's host:port.
+func (in *instance) Addr() string { return "127.0.0.1:" + strconv.Itoa(in.Port) }
+
 // URL returns the address of path on the instance.
 func (in *instance) URL(path string) string {
 	return "http://127.0.0.1:" + strconv.Itoa(in.Port) + path
