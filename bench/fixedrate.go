@@ -30,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"slices"
@@ -57,6 +58,9 @@ type fixedResult struct {
 	P50      time.Duration `json:"p50_ns"`      // from when the request was due to its answer
 	P99      time.Duration `json:"p99_ns"`
 	Errors   int64         `json:"errors"` // failed connections and statuses other than 200
+	// Reconnects counts connections the server closed between requests
+	// (lighttpd does after 1,000 requests), replaced as wrk replaces them.
+	Reconnects int64 `json:"reconnects"`
 }
 
 // lateAfter is how long after it was due a request may leave and still be
@@ -86,25 +90,58 @@ func fixedRate(ctx context.Context, addr string, raw []byte, rate, conns int, d 
 		// a connection.
 		cs[i] = &conn{due: make(chan time.Time, total/conns+2), lat: make([]time.Duration, 0, total/conns+1)}
 	}
-	var ok, errs atomic.Int64
+	var ok, errs, reconnects atomic.Int64
 	var wg sync.WaitGroup
 	ready := make(chan error, conns)
 	for _, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-			ready <- err
-			if err != nil {
-				errs.Add(1)
-				for range c.due {
+			var nc net.Conn
+			var br *bufio.Reader
+			dial := func() error {
+				c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+				if err != nil {
+					return err
 				}
-				return
+				context.AfterFunc(ctx, func() { c.Close() })
+				nc, br = c, bufio.NewReaderSize(c, 64<<10)
+				return nil
 			}
-			defer nc.Close()
-			context.AfterFunc(ctx, func() { nc.Close() })
-			br := bufio.NewReaderSize(nc, 64<<10)
-			broken := false
+			err := dial()
+			ready <- err
+			broken := err != nil
+			if broken {
+				errs.Add(1)
+			}
+			defer func() {
+				if nc != nil {
+					nc.Close()
+				}
+			}()
+			// exchange sends the request and reads the answer; when the
+			// server had closed the connection before the request reached
+			// it, it dials again and sends it once more.
+			exchange := func() (int, error) {
+				for try := 0; ; try++ {
+					_, err := nc.Write(raw)
+					if err == nil {
+						var status int
+						status, err = readResponse(br)
+						if err == nil {
+							return status, nil
+						}
+					}
+					if try > 0 || !closedBetween(err, br) || ctx.Err() != nil {
+						return 0, err
+					}
+					nc.Close()
+					if err := dial(); err != nil {
+						return 0, err
+					}
+					reconnects.Add(1)
+				}
+			}
 			for due := range c.due {
 				if broken {
 					continue
@@ -112,12 +149,7 @@ func fixedRate(ctx context.Context, addr string, raw []byte, rate, conns int, d 
 				if time.Since(due) > lateAfter {
 					c.late++
 				}
-				if _, err := nc.Write(raw); err != nil {
-					errs.Add(1)
-					broken = true
-					continue
-				}
-				status, err := readResponse(br)
+				status, err := exchange()
 				if err != nil {
 					errs.Add(1)
 					broken = true
@@ -157,8 +189,18 @@ func fixedRate(ctx context.Context, addr string, raw []byte, rate, conns int, d 
 	if len(lat) > 0 {
 		res.P50, res.P99 = lat[len(lat)/2], lat[len(lat)*99/100]
 	}
-	res.Requests, res.Errors = ok.Load(), errs.Load()
+	res.Requests, res.Errors, res.Reconnects = ok.Load(), errs.Load(), reconnects.Load()
 	return res, nil
+}
+
+// closedBetween reports whether err says the server closed the connection
+// before sending any of the answer: an end of file or a reset with nothing
+// buffered, or a write refused.
+func closedBetween(err error, br *bufio.Reader) bool {
+	if br.Buffered() > 0 {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // schedule calls send(k, due) for k from 0 to total-1 at start + k/rate, on
@@ -182,10 +224,14 @@ func schedule(ctx context.Context, start time.Time, rate, total int, send func(k
 }
 
 // readResponse reads one HTTP/1.1 response framed by Content-Length, as
-// the servers under test send a static file, and returns its status.
+// the servers under test send a static file, and returns its status. Its
+// error is io.EOF only when the connection ended before the response began.
 func readResponse(br *bufio.Reader) (int, error) {
 	line, err := br.ReadSlice('\n')
 	if err != nil {
+		if len(line) > 0 && errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return 0, err
 	}
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {

@@ -29,6 +29,8 @@ func TestFixedRate(t *testing.T) {
 		switch r.URL.Path {
 		case "/slow":
 			time.Sleep(20 * time.Millisecond)
+		case "/close":
+			w.Header().Set("Connection", "close")
 		case "/missing":
 			http.NotFound(w, r)
 			return
@@ -64,6 +66,16 @@ func TestFixedRate(t *testing.T) {
 			t.Errorf("%d requests, %d late, p99 %v: want all 40 answered, most late, the last ones far behind", r.Requests, r.Late, r.P99)
 		}
 	})
+	t.Run("server closes connections", func(t *testing.T) {
+		r, err := fixedRate(context.Background(), addr, req("/close"), 500, 2, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each connection's first request needs no new connection.
+		if r.Requests != 50 || r.Errors != 0 || r.Reconnects != 48 {
+			t.Errorf("%d requests, %d errors, %d reconnects; want 50, 0, 48", r.Requests, r.Errors, r.Reconnects)
+		}
+	})
 	t.Run("errors", func(t *testing.T) {
 		r, err := fixedRate(context.Background(), addr, req("/missing"), 1000, 2, 50*time.Millisecond)
 		if err != nil {
@@ -92,6 +104,8 @@ func TestReadResponse(t *testing.T) {
 		{"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 0, "bad status line"},
 		{"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", 0, "bad Content-Length"},
 		{"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc", 0, "EOF"},
+		{"HTTP/1.1 20", 0, "unexpected EOF"},
+		{"", 0, "EOF"},
 	} {
 		status, err := readResponse(bufio.NewReader(strings.NewReader(tc.in)))
 		if status != tc.status || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {

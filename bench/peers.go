@@ -35,9 +35,22 @@ const (
 	nameCaddy    = "caddy"
 	nameLighttpd = "lighttpd"
 	nameSeed     = "seed"
+	// nameBaseline is another build of gohttp-smol (-baseline), run
+	// alongside to measure a change against what it changes, in one run.
+	nameBaseline = "gohttp-smol-baseline"
 )
 
+// allServers are the servers run by default, in the report's order.
 var allServers = []string{nameSmol, nameNginx, nameCaddy, nameLighttpd, nameSeed}
+
+// reportOrder is the order servers are listed in the report.
+var reportOrder = []string{nameSmol, nameBaseline, nameNginx, nameCaddy, nameLighttpd, nameSeed}
+
+// baselinePeer returns the -baseline build of gohttp-smol.
+func baselinePeer(path string) (peer, error) {
+	exe, err := ownBinary(path, "-baseline")
+	return peer{Name: nameBaseline, Exe: exe, setup: smolSetup, Gzip: "as gohttp-smol"}, err
+}
 
 // instanceConfig is what a server's configuration is generated from.
 type instanceConfig struct {

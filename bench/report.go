@@ -126,7 +126,7 @@ func (s *summary) cell(file, server string) *cell {
 func summarize(res *results) *summary {
 	s := &summary{res: res, files: res.Files, cells: map[string]map[string]*cell{}}
 	// Servers in the report's fixed order, whatever order they ran in.
-	for _, name := range allServers {
+	for _, name := range reportOrder {
 		for _, si := range res.Servers {
 			if si.Name == name {
 				s.servers = append(s.servers, si)
