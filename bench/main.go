@@ -57,7 +57,7 @@ func main() {
 
 type options struct {
 	gohttpSmol, seed    string
-	baseline            string
+	also                string
 	servers             string
 	rounds, startupRuns int
 	threads, conns      int
@@ -82,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	fs.StringVar(&o.gohttpSmol, "gohttp-smol", "", "gohttp-smol binary, built as smol builds it")
 	fs.StringVar(&o.seed, "seed", "", "bench/seedserver binary")
-	fs.StringVar(&o.baseline, "baseline", "", "another gohttp-smol binary (say, the commit before a change) to run alongside, as "+nameBaseline)
+	fs.StringVar(&o.also, "also", "", "more servers taking gohttp-smol's arguments (the build before a change, a prototype), comma-separated binaries, each named by its file name")
 	fs.StringVar(&o.servers, "servers", strings.Join(allServers, ","), "servers to run, comma-separated")
 	fs.IntVar(&o.rounds, "rounds", 5, "interleaved load rounds (the median is reported)")
 	fs.DurationVar(&o.duration, "duration", 3*time.Second, "wrk duration per run (whole seconds)")
@@ -169,12 +169,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		p.peers = append(p.peers, pe)
 	}
-	if o.baseline != "" {
-		pe, err := baselinePeer(o.baseline)
-		if err != nil {
-			return err
+	if o.also != "" {
+		for _, bin := range strings.Split(o.also, ",") {
+			pe, err := alsoPeer(strings.TrimSpace(bin))
+			if err != nil {
+				return err
+			}
+			p.peers = append(p.peers, pe)
 		}
-		p.peers = append(p.peers, pe)
 	}
 	if len(p.peers) == 0 {
 		return errors.New("no server to benchmark")

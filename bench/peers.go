@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,21 +36,22 @@ const (
 	nameCaddy    = "caddy"
 	nameLighttpd = "lighttpd"
 	nameSeed     = "seed"
-	// nameBaseline is another build of gohttp-smol (-baseline), run
-	// alongside to measure a change against what it changes, in one run.
-	nameBaseline = "gohttp-smol-baseline"
 )
 
 // allServers are the servers run by default, in the report's order.
 var allServers = []string{nameSmol, nameNginx, nameCaddy, nameLighttpd, nameSeed}
 
-// reportOrder is the order servers are listed in the report.
-var reportOrder = []string{nameSmol, nameBaseline, nameNginx, nameCaddy, nameLighttpd, nameSeed}
-
-// baselinePeer returns the -baseline build of gohttp-smol.
-func baselinePeer(path string) (peer, error) {
-	exe, err := ownBinary(path, "-baseline")
-	return peer{Name: nameBaseline, Exe: exe, setup: smolSetup, Gzip: "as gohttp-smol"}, err
+// alsoPeer returns a server run alongside the others (-also): another
+// build of gohttp-smol, say the commit before a change, or a prototype
+// taking the same arguments, so that a change is measured against what it
+// changes in one run. It is named by its file name.
+func alsoPeer(path string) (peer, error) {
+	exe, err := ownBinary(path, "-also")
+	name := filepath.Base(path)
+	if slices.Contains(allServers, name) {
+		return peer{}, fmt.Errorf("-also %s: the name %q is taken by a server of the benchmark; rename the file", path, name)
+	}
+	return peer{Name: name, Exe: exe, setup: smolSetup, Gzip: "as gohttp-smol (run with its arguments)"}, err
 }
 
 // instanceConfig is what a server's configuration is generated from.
@@ -473,14 +475,14 @@ func peerVersion(ctx context.Context, p peer) string {
 			return "unknown (" + err.Error() + ")"
 		}
 		return "built with " + bi.GoVersion
-	case nameSmol:
-		args = []string{"--version"}
 	case nameNginx:
 		args = []string{"-v"}
 	case nameCaddy:
 		args = []string{"version"}
 	case nameLighttpd:
 		args = []string{"-v"}
+	default: // gohttp-smol, and servers run with its arguments (-also)
+		args = []string{"--version"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

@@ -126,11 +126,16 @@ func (s *summary) cell(file, server string) *cell {
 func summarize(res *results) *summary {
 	s := &summary{res: res, files: res.Files, cells: map[string]map[string]*cell{}}
 	// Servers in the report's fixed order, whatever order they ran in.
-	for _, name := range reportOrder {
+	for _, name := range allServers {
 		for _, si := range res.Servers {
 			if si.Name == name {
 				s.servers = append(s.servers, si)
 			}
+		}
+	}
+	for _, si := range res.Servers { // -also servers, after the others
+		if !slices.Contains(allServers, si.Name) {
+			s.servers = append(s.servers, si)
 		}
 	}
 	for _, f := range res.Files {
