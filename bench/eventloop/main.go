@@ -63,6 +63,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	setDate()
 	go tickDate()
 	if strings.Contains(filepath.Base(os.Args[0]), "goroutine") {
 		return serveGoroutines(*addr, files)
@@ -113,11 +114,15 @@ var notFound = []byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n")
 // date is the Date field, refreshed every second by tickDate.
 var date atomic.Pointer[[]byte]
 
+func setDate() {
+	b := []byte("Date: " + time.Now().UTC().Format(http.TimeFormat) + "\r\n\r\n")
+	date.Store(&b)
+}
+
 func tickDate() {
 	for {
-		b := []byte("Date: " + time.Now().UTC().Format(http.TimeFormat) + "\r\n\r\n")
-		date.Store(&b)
 		time.Sleep(time.Second)
+		setDate()
 	}
 }
 
