@@ -35,6 +35,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 func main() {
@@ -259,7 +260,7 @@ func serveEpoll(addr string, files map[string]*file) error {
 	events := make([]syscall.EpollEvent, 128)
 	var out []byte
 	for {
-		n, err := syscall.EpollWait(ep, events, -1)
+		n, err := epollWait(ep, events)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -322,4 +323,19 @@ func serveEpoll(addr string, files map[string]*file) error {
 			}
 		}
 	}
+}
+
+// epollWait is epoll_wait(2) without a timeout, made as a raw system call:
+// the runtime is not told the thread blocks, so it does not hand the
+// processor to another thread and back around every wait, which is what
+// syscall.EpollWait costs when each wait lasts longer than sysmon's 20µs
+// (measured first: 195µs of CPU per request at 5k requests/s). The runtime's
+// preemption signal interrupts the wait (EINTR), so the collector and the
+// Date goroutine still get the processor.
+func epollWait(ep int, events []syscall.EpollEvent) (int, error) {
+	n, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), ^uintptr(0), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
