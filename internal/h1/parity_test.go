@@ -401,6 +401,7 @@ var parityCases = []struct {
 	{"handler identity", "GET /te?te=identity HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"handler gzip coding", "GET /te?te=gzip HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"handler chunked and length", "GET /te?te=chunked&cl=5 HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"handler chunked and a length the body overruns", "GET /te?te=chunked&cl=0 HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"handler chunked head", "HEAD /te?te=chunked HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"trailers", "GET /trailers HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"sniff across writes", "GET /sniff?first=%3Chtml%3E HTTP/1.1\r\nHost: a\r\n\r\n", false},

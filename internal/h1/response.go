@@ -36,9 +36,13 @@ type response struct {
 	// the header went out at WriteHeader, which is the common case.
 	frozen http.Header
 
-	status     int   // 0 until WriteHeader or the first Write
-	headerOut  bool  // the header is in c.out or written
-	length     int64 // the declared Content-Length, or -1
+	status    int   // 0 until WriteHeader or the first Write
+	headerOut bool  // the header is in c.out or written
+	length    int64 // the Content-Length framing the body, or -1
+	// declared is the Content-Length the handler set, or -1. It outlives
+	// length when a Transfer-Encoding overrides it: net/http still closes
+	// the connection after a body of another size.
+	declared   int64
 	written    int64 // body bytes the handler wrote
 	head       bool  // a HEAD request: the body is discarded
 	chunked    bool
@@ -57,6 +61,7 @@ func (w *response) reset(r *http.Request) {
 	w.status = 0
 	w.headerOut = false
 	w.length = -1
+	w.declared = -1
 	w.written = 0
 	w.head = r.Method == http.MethodHead
 	w.chunked = false
@@ -89,7 +94,7 @@ func (w *response) WriteHeader(code int) {
 	w.status = code
 	if cl := w.hdr["Content-Length"]; len(cl) > 0 {
 		if v, err := strconv.ParseInt(cl[0], 10, 64); err == nil && v >= 0 {
-			w.length = v
+			w.length, w.declared = v, v
 		} else {
 			c.srv.logf("h1: invalid Content-Length %q", cl[0])
 			delete(w.hdr, "Content-Length")
@@ -295,7 +300,7 @@ func (w *response) finish() {
 		}
 		c.out = append(c.out, crlf...)
 	}
-	if w.length != -1 && w.written != w.length && !w.head && w.bodyAllowed() {
+	if (w.length != -1 && w.written != w.length || w.declared != -1 && w.written != w.declared) && !w.head && w.bodyAllowed() {
 		// Fewer bytes than declared: the client would wait for the rest,
 		// or read them from the next response. Close instead.
 		w.closeAfter = true
