@@ -63,7 +63,9 @@ $(SMOL): $(SMOL_SRC)
 # gohttp-smol as smol builds it (the build target) against nginx-light, Caddy,
 # lighttpd and the seed's http.FileServer, in one run: rewrites the server
 # section of BENCHMARKS.md and bench/server.svg; raw JSON in bench/results/.
-# Needs `apt-get install -y nginx-light caddy lighttpd lighttpd-mod-deflate wrk`; takes ~5 minutes.
+# Needs `apt-get install -y nginx-light caddy lighttpd lighttpd-mod-deflate wrk`; takes ~10 minutes
+# (wrk at saturation, then server CPU per request at fixed rates, -fixed-rates).
+# BENCH_FLAGS="-also OLD_BINARY" runs another build alongside, to measure a change in one run.
 # BENCH_FLAGS passes flags through, e.g. BENCH_FLAGS="-skip-missing -rounds 5".
 BENCH_FLAGS ?=
 BENCH_SEED  := bench/results/bin/seedserver

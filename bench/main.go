@@ -57,6 +57,7 @@ func main() {
 
 type options struct {
 	gohttpSmol, seed    string
+	also                string
 	servers             string
 	rounds, startupRuns int
 	threads, conns      int
@@ -67,6 +68,8 @@ type options struct {
 	outDir              string
 	markdown, svg       string
 	fromJSON            string
+	fixedRates          string
+	fixedDuration       time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -79,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	fs.StringVar(&o.gohttpSmol, "gohttp-smol", "", "gohttp-smol binary, built as smol builds it")
 	fs.StringVar(&o.seed, "seed", "", "bench/seedserver binary")
+	fs.StringVar(&o.also, "also", "", "more servers taking gohttp-smol's arguments (the build before a change, a prototype), comma-separated binaries, each named by its file name")
 	fs.StringVar(&o.servers, "servers", strings.Join(allServers, ","), "servers to run, comma-separated")
 	fs.IntVar(&o.rounds, "rounds", 5, "interleaved load rounds (the median is reported)")
 	fs.DurationVar(&o.duration, "duration", 3*time.Second, "wrk duration per run (whole seconds)")
@@ -92,6 +96,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.outDir, "out", "bench/results", "directory for the raw JSON results")
 	fs.StringVar(&o.markdown, "markdown", "BENCHMARKS.md", "file whose server section is rewritten")
 	fs.StringVar(&o.svg, "svg", "bench/server.svg", "chart to write")
+	fs.StringVar(&o.fixedRates, "fixed-rates", "5000,40000", "fixed request rates (req/s, comma-separated) at which each server's CPU per 1 KiB request is measured (\"\": none)")
+	fs.DurationVar(&o.fixedDuration, "fixed-duration", 3*time.Second, "duration of each fixed-rate run")
 	fs.StringVar(&o.fromJSON, "from-json", "", "render the report from earlier raw results instead of measuring")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -110,6 +116,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-duration must be at least 1s (wrk counts whole seconds)")
 	case o.threads < 1 || o.conns < o.threads:
 		return o, errors.New("-threads must be at least 1 and -connections at least -threads (wrk's rule)")
+	case o.fixedDuration <= 0:
+		return o, errors.New("-fixed-duration must be positive")
 	case (o.serverCPUs == "") != (o.clientCPUs == ""):
 		return o, errors.New("-server-cpus and -client-cpus are set together or not at all: pinning only one side is not fair to anyone")
 	}
@@ -139,6 +147,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Logging: "no access log (nginx `access_log off`, lighttpd without mod_accesslog, Caddy without `log`, " +
 			"gohttp-smol `--log-format off`, the seed server has none); error logs to files",
 	}
+	if o.fixedRates != "" {
+		rates, err := parseRates(o.fixedRates)
+		if err != nil {
+			return err
+		}
+		p.settings.Fixed = &fixedSettings{Rates: rates, Connections: o.conns, Duration: o.fixedDuration, Rounds: o.rounds, File: "1k"}
+	}
 	if p.wrk, err = exec.LookPath("wrk"); err != nil {
 		return errors.New("wrk not found: install it with `apt-get install -y wrk`")
 	}
@@ -153,6 +168,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		p.peers = append(p.peers, pe)
+	}
+	if o.also != "" {
+		for _, bin := range strings.Split(o.also, ",") {
+			pe, err := alsoPeer(strings.TrimSpace(bin))
+			if err != nil {
+				return err
+			}
+			p.peers = append(p.peers, pe)
+		}
 	}
 	if len(p.peers) == 0 {
 		return errors.New("no server to benchmark")
@@ -238,6 +262,19 @@ func pinSelf(ctx context.Context, serverCPUs, clientCPUs string) error {
 		return fmt.Errorf("pin the harness to CPUs %s: %v: %s", clientCPUs, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// parseRates reads the -fixed-rates list.
+func parseRates(s string) ([]int, error) {
+	var rates []int
+	for _, f := range strings.Split(s, ",") {
+		r, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("-fixed-rates: %q is not a positive number of requests per second", strings.TrimSpace(f))
+		}
+		rates = append(rates, r)
+	}
+	return rates, nil
 }
 
 // shellJoin quotes args for a POSIX shell, for the reproduce line.

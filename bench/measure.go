@@ -30,6 +30,7 @@ type results struct {
 	Files    []benchFile  `json:"files"`
 	Servers  []serverInfo `json:"servers"`
 	Runs     []runResult  `json:"runs"`
+	Fixed    []fixedRun   `json:"fixed_runs,omitempty"`
 	Skipped  []string     `json:"skipped,omitempty"` // servers left out by -skip-missing, with the reason
 }
 
@@ -53,6 +54,20 @@ type settings struct {
 	ServerCPUs  string        `json:"server_cpus"`
 	ClientCPUs  string        `json:"client_cpus"`
 	Logging     string        `json:"logging"`
+	// Fixed is the fixed-rate load; nil when none was run.
+	Fixed *fixedSettings `json:"fixed,omitempty"`
+}
+
+// fixedRun is one fixed-rate run of one server.
+type fixedRun struct {
+	Round     int           `json:"round"`
+	Position  int           `json:"position"`
+	Server    string        `json:"server"`
+	Rate      int           `json:"rate"`
+	Result    fixedResult   `json:"result"`
+	ServerCPU time.Duration `json:"server_cpu_ns"`
+	ClientCPU time.Duration `json:"client_cpu_ns"`
+	Problem   string        `json:"problem,omitempty"`
 }
 
 // serverInfo holds the per-server figures that are not per file.
@@ -298,6 +313,12 @@ func (p plan) measureLoad(ctx context.Context, res *results, docroot string) (er
 		}
 	}
 
+	if fx := p.settings.Fixed; fx != nil {
+		if err := p.measureFixed(ctx, res, insts, order); err != nil {
+			return err
+		}
+	}
+
 	time.Sleep(settleIdle)
 	for i, in := range insts {
 		if s, err := procTree(in.Pid()); err == nil {
@@ -305,6 +326,69 @@ func (p plan) measureLoad(ctx context.Context, res *results, docroot string) (er
 		}
 	}
 	return nil
+}
+
+// measureFixed runs the fixed-rate load on every server, at every rate, in
+// interleaved rounds.
+func (p plan) measureFixed(ctx context.Context, res *results, insts []*instance, order []int) error {
+	fx := p.settings.Fixed
+	var f benchFile
+	for _, g := range res.Files {
+		if g.Key == fx.File {
+			f = g
+		}
+	}
+	raw := fixedRequest(f)
+	for round := 0; round < fx.Rounds; round++ {
+		for _, rate := range fx.Rates {
+			for pos, i := range rotate(order, round) {
+				in := insts[i]
+				r := fixedRun{Round: round + 1, Position: pos, Server: in.peer.Name, Rate: rate}
+				before, err := procTree(in.Pid())
+				if err != nil || in.exited() {
+					r.Problem = fmt.Sprintf("server not running: %v", err)
+				} else {
+					cpu0 := clientCPU()
+					r.Result, err = fixedRate(ctx, in.Addr(), raw, rate, fx.Connections, fx.Duration)
+					if err != nil {
+						return err
+					}
+					r.ClientCPU = clientCPU() - cpu0
+					if after, err := procTree(in.Pid()); err == nil {
+						r.ServerCPU = after.CPU - before.CPU
+					}
+					if r.Result.Errors > 0 {
+						r.Problem = fmt.Sprintf("%d errors (failed connections or statuses other than 200)", r.Result.Errors)
+					}
+				}
+				res.Fixed = append(res.Fixed, r)
+				line := fmt.Sprintf("fixed %d/%d %6d req/s %-12s %10.0f done/s  server CPU %6.1f µs/req  p99 %s",
+					round+1, fx.Rounds, rate, r.Server, perSecond(r.Result.Requests, r.Result.Duration),
+					perRequest(r.ServerCPU, r.Result.Requests), fmtDuration(r.Result.P99))
+				if r.Problem != "" {
+					line += "  PROBLEM: " + r.Problem
+				}
+				fmt.Fprintln(p.progress, line)
+			}
+		}
+	}
+	return nil
+}
+
+// perSecond is n per second of d, or 0.
+func perSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// perRequest is CPU time per request in microseconds, or 0.
+func perRequest(cpu time.Duration, n int64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return float64(cpu.Microseconds()) / float64(n)
 }
 
 // rssSampleEvery is how often memory is sampled during a load run.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,7 +38,21 @@ const (
 	nameSeed     = "seed"
 )
 
+// allServers are the servers run by default, in the report's order.
 var allServers = []string{nameSmol, nameNginx, nameCaddy, nameLighttpd, nameSeed}
+
+// alsoPeer returns a server run alongside the others (-also): another
+// build of gohttp-smol, say the commit before a change, or a prototype
+// taking the same arguments, so that a change is measured against what it
+// changes in one run. It is named by its file name.
+func alsoPeer(path string) (peer, error) {
+	exe, err := ownBinary(path, "-also")
+	name := filepath.Base(path)
+	if slices.Contains(allServers, name) {
+		return peer{}, fmt.Errorf("-also %s: the name %q is taken by a server of the benchmark; rename the file", path, name)
+	}
+	return peer{Name: name, Exe: exe, setup: smolSetup, Gzip: "as gohttp-smol (run with its arguments)"}, err
+}
 
 // instanceConfig is what a server's configuration is generated from.
 type instanceConfig struct {
@@ -319,6 +334,9 @@ func startInstance(p peer, parent, docroot, cpus string) (*instance, error) {
 // Pid is the server's main process (nginx's master).
 func (in *instance) Pid() int { return in.cmd.Process.Pid }
 
+// Addr returns the instance's host:port.
+func (in *instance) Addr() string { return "127.0.0.1:" + strconv.Itoa(in.Port) }
+
 // URL returns the address of path on the instance.
 func (in *instance) URL(path string) string {
 	return "http://127.0.0.1:" + strconv.Itoa(in.Port) + path
@@ -457,14 +475,14 @@ func peerVersion(ctx context.Context, p peer) string {
 			return "unknown (" + err.Error() + ")"
 		}
 		return "built with " + bi.GoVersion
-	case nameSmol:
-		args = []string{"--version"}
 	case nameNginx:
 		args = []string{"-v"}
 	case nameCaddy:
 		args = []string{"version"}
 	case nameLighttpd:
 		args = []string{"-v"}
+	default: // gohttp-smol, and servers run with its arguments (-also)
+		args = []string{"--version"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

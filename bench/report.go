@@ -42,6 +42,21 @@ type cell struct {
 	Problems  []string
 }
 
+// fixedCell is the summary of one server at one fixed rate.
+type fixedCell struct {
+	Runs      int     // runs that completed requests
+	Done      float64 // completed requests/s, median
+	CPUPerReq float64 // server CPU µs per request, median
+	Min, Max  float64 // of CPUPerReq over the runs
+	P99       time.Duration
+	Late      float64 // share of requests sent late, median
+	ClientCPU float64 // cores busy
+	Problems  []string
+}
+
+// sustained reports whether the server completed nearly every request asked.
+func (c *fixedCell) sustained(rate int) bool { return c.Done >= 0.97*float64(rate) }
+
 // summary is what the report shows.
 type summary struct {
 	res      *results
@@ -50,6 +65,55 @@ type summary struct {
 	cells    map[string]map[string]*cell // file key, server name
 	baseline string                      // the server ratios in the chart are relative to
 	targets  []targetResult
+	fixed    map[int]map[string]*fixedCell // rate, server name
+}
+
+// fixedRatio returns server's CPU per request over base's at rate, or NaN.
+func (s *summary) fixedRatio(rate int, server, base string) float64 {
+	a, b := s.fixed[rate][server], s.fixed[rate][base]
+	if a == nil || b == nil || a.Runs == 0 || b.Runs == 0 || b.CPUPerReq == 0 {
+		return math.NaN()
+	}
+	return a.CPUPerReq / b.CPUPerReq
+}
+
+// summarizeFixed fills s.fixed from the fixed-rate runs.
+func (s *summary) summarizeFixed() {
+	s.fixed = map[int]map[string]*fixedCell{}
+	fx := s.res.Settings.Fixed
+	if fx == nil {
+		return
+	}
+	for _, rate := range fx.Rates {
+		s.fixed[rate] = map[string]*fixedCell{}
+		for _, si := range s.servers {
+			c := &fixedCell{}
+			var done, per, late, cli []float64
+			var p99 []time.Duration
+			for _, r := range s.res.Fixed {
+				if r.Server != si.Name || r.Rate != rate {
+					continue
+				}
+				if r.Problem != "" {
+					c.Problems = append(c.Problems, fmt.Sprintf("round %d: %s", r.Round, r.Problem))
+				}
+				if r.Result.Requests == 0 || r.Result.Duration <= 0 {
+					continue
+				}
+				c.Runs++
+				done = append(done, perSecond(r.Result.Requests, r.Result.Duration))
+				per = append(per, perRequest(r.ServerCPU, r.Result.Requests))
+				late = append(late, float64(r.Result.Late)/float64(r.Result.Requests))
+				cli = append(cli, r.ClientCPU.Seconds()/r.Result.Duration.Seconds())
+				p99 = append(p99, r.Result.P99)
+			}
+			c.Done, c.CPUPerReq, c.Late, c.ClientCPU, c.P99 = median(done), median(per), median(late), median(cli), median(p99)
+			if len(per) > 0 {
+				c.Min, c.Max = slices.Min(per), slices.Max(per)
+			}
+			s.fixed[rate][si.Name] = c
+		}
+	}
 }
 
 func (s *summary) cell(file, server string) *cell {
@@ -67,6 +131,11 @@ func summarize(res *results) *summary {
 			if si.Name == name {
 				s.servers = append(s.servers, si)
 			}
+		}
+	}
+	for _, si := range res.Servers { // -also servers, after the others
+		if !slices.Contains(allServers, si.Name) {
+			s.servers = append(s.servers, si)
 		}
 	}
 	for _, f := range res.Files {
@@ -112,6 +181,7 @@ func summarize(res *results) *summary {
 			break
 		}
 	}
+	s.summarizeFixed()
 	s.targets = computeTargets(s)
 	return s
 }
@@ -192,6 +262,37 @@ func computeTargets(s *summary) []targetResult {
 	ratioTarget("100 KiB JS gzip req/s", "100k-gz", nameNginx, 1.0)
 	ratioTarget("10 MiB transfer rate", "10m", nameNginx, 0.9)
 
+	// Against lighttpd, the leanest peer, by server CPU: per server
+	// CPU-second at saturation, and CPU per request at a fixed rate.
+	{
+		t := targetResult{Name: "1 KiB HTML per server CPU-second", Want: "≥ 1.0x lighttpd", Status: statusSkip, Got: "not measured"}
+		a, b := s.cell("1k", nameSmol), s.cell("1k", nameLighttpd)
+		if a != nil && b != nil && a.Runs > 0 && b.Runs > 0 && a.ServerCPU > 0 && b.ServerCPU > 0 {
+			pa, pb := a.ReqSec/a.ServerCPU, b.ReqSec/b.ServerCPU
+			t.Got = fmt.Sprintf("%.2fx (%s vs %s req)", pa/pb, fmtCount(pa), fmtCount(pb))
+			t.Status = verdict(pa/pb >= 1.0)
+			if b.ClientCPU > 0.9 || a.ClientCPU > 0.9 {
+				t.Got += fmt.Sprintf("; wrk's core %.0f%% / %.0f%% busy: client-bound, see the fixed-rate figure", 100*a.ClientCPU, 100*b.ClientCPU)
+			}
+		}
+		out = append(out, t)
+	}
+	if fx := s.res.Settings.Fixed; fx != nil {
+		rate := slices.Max(fx.Rates)
+		t := targetResult{Name: fmt.Sprintf("server CPU per 1 KiB request at %s req/s", fmtCount(float64(rate))), Want: "≤ 1.15x lighttpd",
+			Status: statusSkip, Got: "not measured"}
+		a, b := s.fixed[rate][nameSmol], s.fixed[rate][nameLighttpd]
+		if r := s.fixedRatio(rate, nameSmol, nameLighttpd); !math.IsNaN(r) {
+			t.Got = fmt.Sprintf("%.2fx (%.1f µs vs %.1f µs)", r, a.CPUPerReq, b.CPUPerReq)
+			t.Status = verdict(r <= 1.15)
+			if !a.sustained(rate) || !b.sustained(rate) {
+				t.Got += "; the rate was not sustained (see the table)"
+				t.Status = statusFail
+			}
+		}
+		out = append(out, t)
+	}
+
 	smol := s.server(nameSmol)
 	limit := func(name, want string, ok func(*serverInfo) (string, bool)) {
 		t := targetResult{Name: name, Want: want, Status: statusSkip, Got: "not measured"}
@@ -237,6 +338,7 @@ type mdView struct {
 	Targets              []targetResult
 	Files                []mdFile
 	Servers              [][]string
+	Fixed                *mdFile
 	Notes                []string
 }
 
@@ -268,6 +370,12 @@ Reproduce with ` + "`make bench`" + `: it builds gohttp-smol as smol does and th
 
 | server | req/s | p99 latency | transfer/s | RSS under load | server CPU | per CPU-second | vs nginx | vs seed | response |
 |---|--:|--:|--:|--:|--:|--:|--:|--:|---|
+{{range .Rows}}|{{range .}} {{.}} |{{end}}
+{{end}}
+{{end}}{{with .Fixed}}### {{.Title}}
+
+| server | asked | completed | server CPU per request | spread (min–max) | vs lighttpd | vs nginx | p99 from due time | sent late | client CPU |
+|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|
 {{range .Rows}}|{{range .}} {{.}} |{{end}}
 {{end}}
 {{end}}### Per server
@@ -366,6 +474,40 @@ func renderMarkdown(s *summary, chartPath string) ([]byte, error) {
 		}
 		v.Files = append(v.Files, mf)
 	}
+	if fx := st.Fixed; fx != nil {
+		v.Method = append(v.Method, fmt.Sprintf("Fixed rate: `GET /hello.html` (1 KiB) at each of %s req/s for %v over %d keep-alive connections, from the harness's own "+
+			"open-loop generator (bench/fixedrate.go: request k is due at k/rate, dealt to the connections in turn, paced with nanosleep(2)); %d interleaved rounds, "+
+			"server order rotated. Server CPU per request is the server's CPU time over the run divided by the requests completed; median of the rounds, "+
+			"spread over them. A server that completed under 97%% of the rate asked did not sustain it, and its figure is marked.",
+			joinInts(fx.Rates), fx.Duration, fx.Connections, fx.Rounds))
+		mf := &mdFile{Title: "Fixed rate: server CPU per request (`GET /hello.html`, 1 KiB)"}
+		for _, rate := range fx.Rates {
+			for _, si := range s.servers {
+				c := s.fixed[rate][si.Name]
+				row := []string{displayName(si.Name), fmtCount(float64(rate)) + "/s"}
+				if c == nil || c.Runs == 0 {
+					row = append(row, "—", "—", "—", "—", "—", "—", "—", "—")
+				} else {
+					per := fmt.Sprintf("%.1f µs", c.CPUPerReq)
+					if !c.sustained(rate) {
+						per += " (not sustained)"
+					}
+					row = append(row, fmtCount(c.Done)+"/s", per, fmt.Sprintf("%.1f–%.1f µs", c.Min, c.Max),
+						fmtRatio(s.fixedRatio(rate, si.Name, nameLighttpd)), fmtRatio(s.fixedRatio(rate, si.Name, nameNginx)),
+						fmtDuration(c.P99), fmt.Sprintf("%.1f%%", 100*c.Late), fmt.Sprintf("%.0f%%", 100*c.ClientCPU))
+					if !c.sustained(rate) && c.ClientCPU > 0.9 {
+						v.Notes = append(v.Notes, fmt.Sprintf("%s at %s req/s: the generator used %.0f%% of its core, so the client may have been the limit.",
+							displayName(si.Name), fmtCount(float64(rate)), 100*c.ClientCPU))
+					}
+				}
+				for _, p := range c.Problems {
+					v.Notes = append(v.Notes, fmt.Sprintf("%s, fixed %s req/s: %s", displayName(si.Name), fmtCount(float64(rate)), p))
+				}
+				mf.Rows = append(mf.Rows, row)
+			}
+		}
+		v.Fixed = mf
+	}
 	if contended > 0 {
 		v.Notes = append(v.Notes, fmt.Sprintf("In %d of the small-file results neither the server nor wrk used half of its core (medians): "+
 			"other work on the shared machine held the CPUs, so absolute rates are low and ratios noisy; the per CPU-second figures "+
@@ -401,6 +543,18 @@ func renderMarkdown(s *summary, chartPath string) ([]byte, error) {
 		return nil, fmt.Errorf("render markdown: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// joinInts formats rates as "5,000 and 40,000".
+func joinInts(v []int) string {
+	var s []string
+	for _, x := range v {
+		s = append(s, fmtCount(float64(x)))
+	}
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 // describeResponse says what the server sent for f in the check.

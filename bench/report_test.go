@@ -121,7 +121,7 @@ func TestComputeTargets(t *testing.T) {
 			res: func() *results {
 				return fakeResults(map[string]map[string]float64{nameSmol: all(100), nameNginx: all(100), nameSeed: all(40)})
 			},
-			status: []string{statusPass, statusPass, statusPass, statusPass, statusPass, statusPass, statusPass},
+			status: []string{statusPass, statusPass, statusPass, statusPass, statusSkip, statusPass, statusPass, statusPass},
 			got:    map[int]string{0: "1.00x (100 req/s vs 100 req/s)", 1: "2.50x", 3: "1.00x (1000 MiB/s vs 1000 MiB/s)"},
 		},
 		{
@@ -131,7 +131,7 @@ func TestComputeTargets(t *testing.T) {
 					nameSmol:  {"1k": 79, "100k-gz": 99, "10m": 89},
 					nameNginx: all(100), nameSeed: {"1k": 32, "100k-gz": 1, "10m": 1}})
 			},
-			status: []string{statusFail, statusFail, statusFail, statusFail, statusPass, statusPass, statusPass},
+			status: []string{statusFail, statusFail, statusFail, statusFail, statusSkip, statusPass, statusPass, statusPass},
 			got:    map[int]string{1: "2.47x"},
 		},
 		{
@@ -139,7 +139,7 @@ func TestComputeTargets(t *testing.T) {
 			res: func() *results {
 				return fakeResults(map[string]map[string]float64{nameSmol: all(100), nameSeed: all(10)})
 			},
-			status: []string{statusSkip, statusPass, statusSkip, statusSkip, statusPass, statusPass, statusPass},
+			status: []string{statusSkip, statusPass, statusSkip, statusSkip, statusSkip, statusPass, statusPass, statusPass},
 		},
 		{
 			name: "fast but wrong content, no gzip, too big, slow start, fat",
@@ -152,16 +152,16 @@ func TestComputeTargets(t *testing.T) {
 				r.Servers[0].DefaultSite.IdleRSS = 10<<20 + 1
 				return r
 			},
-			status: []string{statusFail, statusFail, statusFail, statusPass, statusFail, statusFail, statusFail},
+			status: []string{statusFail, statusFail, statusFail, statusPass, statusSkip, statusFail, statusFail, statusFail},
 			got: map[int]string{0: "gohttp-smol served the wrong response: wrong content", 2: "did not send gzip",
-				4: "10.0 MiB", 5: "21.0 ms median", 6: "8.0 MiB"},
+				5: "10.0 MiB", 6: "21.0 ms median", 7: "8.0 MiB"},
 		},
 		{
 			name: "gohttp-smol not run",
 			res: func() *results {
 				return fakeResults(map[string]map[string]float64{nameNginx: all(100), nameSeed: all(100)})
 			},
-			status: []string{statusSkip, statusSkip, statusSkip, statusSkip, statusSkip, statusSkip, statusSkip},
+			status: []string{statusSkip, statusSkip, statusSkip, statusSkip, statusSkip, statusSkip, statusSkip, statusSkip},
 		},
 	}
 	for _, tt := range tests {
@@ -177,6 +177,57 @@ func TestComputeTargets(t *testing.T) {
 				if want, ok := tt.got[i]; ok && !strings.Contains(tr.Got, want) {
 					t.Errorf("target %d (%s): measured %q, want it to contain %q", i, tr.Name, tr.Got, want)
 				}
+			}
+		})
+	}
+}
+
+// TestLighttpdTargets checks the targets against lighttpd: per server
+// CPU-second at saturation, and CPU per request at the highest fixed rate,
+// which fails when either server did not sustain the rate.
+func TestLighttpdTargets(t *testing.T) {
+	fixedRes := func(smolCPU, lightCPU time.Duration, smolDone int64) *results {
+		res := fakeResults(map[string]map[string]float64{nameSmol: all(100), nameLighttpd: all(100)})
+		for i := range res.Runs {
+			res.Runs[i].ServerCPU = 5 * time.Second // both at a full core: 100 req per CPU-second
+		}
+		res.Settings.Fixed = &fixedSettings{Rates: []int{5000, 40000}, Connections: 32, Duration: time.Second, Rounds: 3, File: "1k"}
+		for round := 1; round <= 3; round++ {
+			for _, x := range []struct {
+				name string
+				cpu  time.Duration
+				done int64
+			}{{nameSmol, smolCPU, smolDone}, {nameLighttpd, lightCPU, 40000}} {
+				res.Fixed = append(res.Fixed, fixedRun{Round: round, Server: x.name, Rate: 40000,
+					Result:    fixedResult{Requests: x.done, Duration: time.Second},
+					ServerCPU: x.cpu + time.Duration(round-2)*10*time.Millisecond}) // spread around the median
+			}
+		}
+		return res
+	}
+	for _, tc := range []struct {
+		name        string
+		res         *results
+		cpuSec, fix string // statuses
+		got         string
+	}{
+		{"equal", fixedRes(500*time.Millisecond, 500*time.Millisecond, 40000), statusPass, statusPass, "1.00x (12.5 µs vs 12.5 µs)"},
+		{"at the limit", fixedRes(575*time.Millisecond, 500*time.Millisecond, 40000), statusPass, statusPass, "1.15x"},
+		{"above", fixedRes(600*time.Millisecond, 500*time.Millisecond, 40000), statusPass, statusFail, "1.20x"},
+		{"not sustained", fixedRes(400*time.Millisecond, 500*time.Millisecond, 30000), statusPass, statusFail, "not sustained"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := summarize(tc.res)
+			cpuSec, fix := s.targets[4], s.targets[len(s.targets)-4]
+			if cpuSec.Status != tc.cpuSec || !strings.Contains(cpuSec.Got, "1.00x") {
+				t.Errorf("per CPU-second target: %s %q, want %s, 1.00x", cpuSec.Status, cpuSec.Got, tc.cpuSec)
+			}
+			if fix.Status != tc.fix || !strings.Contains(fix.Got, tc.got) {
+				t.Errorf("fixed-rate target %q: %s %q, want %s and %q", fix.Name, fix.Status, fix.Got, tc.fix, tc.got)
+			}
+			c := s.fixed[40000][nameSmol]
+			if c.Runs != 3 || c.Max-c.Min < 0.4 {
+				t.Errorf("fixed cell %+v: want 3 runs and the spread of the rounds", c)
 			}
 		})
 	}

@@ -17,7 +17,7 @@ func FuzzParseHead(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := &http.Request{Header: make(http.Header)}
-		n, res := parseHead(b, r)
+		n, res := parseHead(b, r, nil)
 		if res != parsed {
 			return
 		}
@@ -30,6 +30,15 @@ func FuzzParseHead(f *testing.F) {
 		}
 		if want.ContentLength > 0 || len(want.TransferEncoding) > 0 {
 			t.Fatalf("parseHead accepted a request with a body: %q", b[:n])
+		}
+		// The same head again through a connection's cache, once to fill
+		// it and once to hit it, must give the same request.
+		var uc uriCache
+		for range 2 {
+			again := &http.Request{Header: make(http.Header)}
+			if m, res := parseHead(b, again, &uc); m != n || res != parsed || !reflect.DeepEqual(again.URL, r.URL) || again.RequestURI != r.RequestURI {
+				t.Fatalf("%q through the cache: %d %v %#v, want %d %#v", b[:n], m, res, again.URL, n, r.URL)
+			}
 		}
 		got := []any{r.Method, r.RequestURI, r.URL.String(), r.Host, r.Close, r.Proto, r.ProtoMajor, r.ProtoMinor, r.Header}
 		exp := []any{want.Method, want.RequestURI, want.URL.String(), want.Host, want.Close, want.Proto, want.ProtoMajor, want.ProtoMinor, want.Header}

@@ -184,6 +184,12 @@ func testHandler(t testing.TB) http.Handler {
 		r.SetPathValue("user", "alice")
 		io.WriteString(w, "mutated")
 	})
+	mux.HandleFunc("/url", func(w http.ResponseWriter, r *http.Request) {
+		// What it sees, then a change that must not reach the next
+		// request for the same target.
+		fmt.Fprintf(w, "%q %q %q\n", r.URL.Path, r.URL.RawQuery, r.URL.String())
+		r.URL.Path, r.URL.RawQuery, r.URL.Fragment = "/changed", "changed=1", "f"
+	})
 	mux.HandleFunc("/inspect", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "user=%q spoofed=%v", r.PathValue("user"), r.RemoteAddr == "192.0.2.1:1")
 	})
@@ -395,6 +401,7 @@ var parityCases = []struct {
 	{"handler identity", "GET /te?te=identity HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"handler gzip coding", "GET /te?te=gzip HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"handler chunked and length", "GET /te?te=chunked&cl=5 HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"handler chunked and a length the body overruns", "GET /te?te=chunked&cl=0 HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"handler chunked head", "HEAD /te?te=chunked HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"trailers", "GET /trailers HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"sniff across writes", "GET /sniff?first=%3Chtml%3E HTTP/1.1\r\nHost: a\r\n\r\n", false},
@@ -402,6 +409,7 @@ var parityCases = []struct {
 	{"early hints with length", "GET /hints-length HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"handler keep-alive on close", "GET /keep HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false},
 	{"panic after a pipelined response", "GET /implicit HTTP/1.1\r\nHost: a\r\n\r\nGET /panic HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"same target twice, URL changed by the handler", "GET /url?a=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /url?a=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /url?a=2 HTTP/1.1\r\nHost: a\r\n\r\nGET /url?a=1 HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"request state not carried over", "GET /mutate HTTP/1.1\r\nHost: a\r\n\r\nGET /inspect HTTP/1.1\r\nHost: a\r\n\r\n", false},
 
 	// Handed over.

@@ -31,7 +31,13 @@ const (
 // switch protocols or framing, are never served here, and a head that two
 // parsers could read differently (bare LF, whitespace before a colon, obs-fold,
 // duplicate Host, control bytes) is only ever read by net/http.
-func parseHead(b []byte, r *http.Request) (int, parseResult) {
+//
+// uc, when not nil, remembers the last request target parsed: a
+// connection asking for the same target again (a keep-alive client
+// polling one resource, a load balancer's health check, a benchmark) gets
+// a copy of the URL parsed before, in uc's own URL, instead of a new
+// parse and two allocations.
+func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 	if !couldBeServed(b) {
 		return 0, refused // refused early: no need to wait for the whole head
 	}
@@ -63,9 +69,8 @@ func parseHead(b []byte, r *http.Request) (int, parseResult) {
 	if !ok {
 		return 0, refused
 	}
-	rawURI := string(target)
-	u, err := url.ParseRequestURI(rawURI)
-	if err != nil {
+	rawURI, u, ok := uc.parse(target)
+	if !ok {
 		return 0, refused
 	}
 
@@ -124,6 +129,33 @@ func parseHead(b []byte, r *http.Request) (int, parseResult) {
 }
 
 var crlf = []byte("\r\n")
+
+// uriCache is a connection's last request target and its parse.
+type uriCache struct {
+	raw    string
+	parsed url.URL // as url.ParseRequestURI returned it
+	url    url.URL // the copy handed to the current request
+}
+
+// parse returns target as a string and its URL, parsed as
+// url.ParseRequestURI does, and false when that refuses it. The URL is a
+// fresh copy for each request: a handler that changes it changes nothing
+// for the next one. A nil uc parses afresh every time.
+func (uc *uriCache) parse(target []byte) (string, *url.URL, bool) {
+	if uc != nil && uc.raw != "" && string(target) == uc.raw {
+		uc.url = uc.parsed
+		return uc.raw, &uc.url, true
+	}
+	raw := string(target)
+	u, err := url.ParseRequestURI(raw)
+	if err != nil {
+		return "", nil, false
+	}
+	if uc != nil && u.User == nil {
+		uc.raw, uc.parsed = raw, *u
+	}
+	return raw, u, true
+}
 
 // couldBeServed reports whether b may begin a head in the subset: whether
 // it starts with "GET /" or "HEAD /", or a prefix of one.

@@ -36,9 +36,13 @@ type response struct {
 	// the header went out at WriteHeader, which is the common case.
 	frozen http.Header
 
-	status     int   // 0 until WriteHeader or the first Write
-	headerOut  bool  // the header is in c.out or written
-	length     int64 // the declared Content-Length, or -1
+	status    int   // 0 until WriteHeader or the first Write
+	headerOut bool  // the header is in c.out or written
+	length    int64 // the Content-Length framing the body, or -1
+	// declared is the Content-Length the handler set, or -1. It outlives
+	// length when a Transfer-Encoding overrides it: net/http still closes
+	// the connection after a body of another size.
+	declared   int64
 	written    int64 // body bytes the handler wrote
 	head       bool  // a HEAD request: the body is discarded
 	chunked    bool
@@ -57,6 +61,7 @@ func (w *response) reset(r *http.Request) {
 	w.status = 0
 	w.headerOut = false
 	w.length = -1
+	w.declared = -1
 	w.written = 0
 	w.head = r.Method == http.MethodHead
 	w.chunked = false
@@ -89,7 +94,7 @@ func (w *response) WriteHeader(code int) {
 	w.status = code
 	if cl := w.hdr["Content-Length"]; len(cl) > 0 {
 		if v, err := strconv.ParseInt(cl[0], 10, 64); err == nil && v >= 0 {
-			w.length = v
+			w.length, w.declared = v, v
 		} else {
 			c.srv.logf("h1: invalid Content-Length %q", cl[0])
 			delete(w.hdr, "Content-Length")
@@ -243,6 +248,41 @@ func (w *response) Flush() {
 	w.c.flush()
 }
 
+// WritePrepared sends a whole 200 response to a GET request: head, which
+// holds the status line and the header fields, each ending in CRLF, as the
+// caller has them ahead of time, then the Date field and the blank line,
+// then body. It reports whether it did; when it reports false it has done
+// nothing, and the caller answers through Header, WriteHeader and Write.
+//
+// The caller vouches that head is, byte for byte, what WriteHeader would
+// write for the fields Header holds at the call once the response's own
+// fields are set: "HTTP/1.1 200 OK", then the fields sorted by name, with a
+// Content-Length of len(body), no Date, Connection, Transfer-Encoding or
+// Trailer field, and every value already trimmed. What could still make the
+// general path write something else is checked here: a response already
+// begun, a HEAD request, a connection that closes after this response (the
+// client asked, or the server is shutting down) and so carries
+// Connection: close.
+//
+// Why: building the header through the map, sorting its names on every
+// request, was a third of the user-space CPU of a 1 KiB response.
+func (w *response) WritePrepared(head, body []byte) bool {
+	c := w.c
+	if w.status != 0 || w.head || w.closeAfter || c.srv.shutting.Load() {
+		return false
+	}
+	w.status = http.StatusOK
+	w.headerOut = true
+	w.length = int64(len(body))
+	w.written = w.length
+	c.out = append(c.out, head...)
+	c.out = append(c.out, "Date: "...)
+	c.out = append(c.out, httpDate(c.now)...)
+	c.out = append(c.out, "\r\n\r\n"...)
+	w.appendBody(body)
+	return true
+}
+
 // finish completes the response once the handler has returned.
 func (w *response) finish() {
 	if w.status == 0 {
@@ -260,7 +300,7 @@ func (w *response) finish() {
 		}
 		c.out = append(c.out, crlf...)
 	}
-	if w.length != -1 && w.written != w.length && !w.head && w.bodyAllowed() {
+	if (w.length != -1 && w.written != w.length || w.declared != -1 && w.written != w.declared) && !w.head && w.bodyAllowed() {
 		// Fewer bytes than declared: the client would wait for the rest,
 		// or read them from the next response. Close instead.
 		w.closeAfter = true
@@ -411,7 +451,7 @@ func (w *response) writeHeaderAt(first []byte, done bool) {
 	}
 	if _, ok := h["Date"]; !ok {
 		c.out = append(c.out, "Date: "...)
-		c.out = append(c.out, httpDate()...)
+		c.out = append(c.out, httpDate(c.now)...)
 		c.out = append(c.out, crlf...)
 	}
 	if length != "" {
@@ -519,10 +559,10 @@ func isTokenString(s string) bool {
 	return len(s) > 0
 }
 
-// httpDate returns the current time in the Date field's format. It is
-// formatted once a second, not once a response.
-func httpDate() string {
-	now := time.Now().Unix()
+// httpDate returns t in the Date field's format. It is formatted once a
+// second, not once a response.
+func httpDate(t time.Time) string {
+	now := t.Unix()
 	if d := cachedDate.Load(); d != nil && d.unix == now {
 		return d.text
 	}

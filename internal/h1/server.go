@@ -20,7 +20,11 @@
 // package. The response side mirrors net/http's ResponseWriter rules
 // (implicit 200, Content-Type sniffing, Content-Length for short bodies and
 // chunked encoding otherwise, HEAD, bodiless statuses, Date); a
-// differential test holds the two to the same answers.
+// differential test holds the two to the same answers. A handler that has
+// a whole response's header ready-made (internal/site does, per file) can
+// send it with the body in one step through the ResponseWriter's
+// WritePrepared method, skipping the header map; a second differential
+// test holds that path to the general one byte for byte.
 package h1
 
 import (
@@ -44,6 +48,9 @@ import (
 // zero) bounds the arrival of a request head, IdleTimeout (ReadTimeout when
 // zero) a keep-alive wait, WriteTimeout each response; a head larger than
 // the read buffer is handed over, so that MaxHeaderBytes is enforced there.
+// An idle or write deadline is not moved for every request but only once
+// it has fallen behind by 1/64 of its timeout (at most a second), so these
+// two timeouts may end that much sooner than with HTTP alone, never later.
 // HTTP's ConnContext, when set, gives each connection its context.
 //
 // What differs from serving with HTTP alone, and why it does not matter to

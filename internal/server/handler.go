@@ -205,6 +205,18 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 	return n, err
 }
 
+// WritePrepared passes a prepared response on to a ResponseWriter that can
+// send one (h1's), and records it as a 200 with body.
+func (r *recorder) WritePrepared(head, body []byte) bool {
+	pw, ok := r.ResponseWriter.(interface{ WritePrepared(head, body []byte) bool })
+	if !ok || r.code != 0 || !pw.WritePrepared(head, body) {
+		return false
+	}
+	r.code = http.StatusOK
+	r.bytes += int64(len(body))
+	return true
+}
+
 func (r *recorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()

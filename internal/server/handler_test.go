@@ -17,13 +17,14 @@ import (
 
 func newHandler(t testing.TB, c *config.Config) *handler {
 	t.Helper()
+	headers := responseHeaders(c)
 	s, err := site.Load(context.Background(), site.Options{FS: fstest.MapFS{
 		"index.html": {Data: []byte(strings.Repeat("<p>1 KiB</p>", 85))},
-	}})
+	}, Header: fieldMap(headers)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &handler{headers: responseHeaders(c), metrics: metrics.New("dev", "go", nil), metricsPath: "/metrics"}
+	h := &handler{headers: headers, metrics: metrics.New("dev", "go", nil), metricsPath: "/metrics"}
 	h.site.Store(s)
 	h.ready.Store(true)
 	return h
@@ -149,6 +150,51 @@ func TestRecorderCode(t *testing.T) {
 	rec.Write([]byte("x"))
 	if rec.code != 404 || rec.bytes != 1 {
 		t.Errorf("code %d bytes %d, want 404 and 1 (103 is not the final status)", rec.code, rec.bytes)
+	}
+}
+
+// preparedWriter is a ResponseWriter that sends prepared responses, as
+// h1's does, and keeps the last one.
+type preparedWriter struct {
+	nopWriter
+	head, body []byte
+}
+
+func (w *preparedWriter) WritePrepared(head, body []byte) bool {
+	w.head, w.body = head, body
+	return true
+}
+
+// TestPreparedResponses checks that a plain GET of a file leaves through
+// WritePrepared with the handler's own fields in its header, that the
+// recorder counts it as a 200 with its body, and that a response the site
+// was not prepared for (HSTS on TLS) takes the general path.
+func TestPreparedResponses(t *testing.T) {
+	h := newHandler(t, &config.Config{Root: "/srv", Headers: []config.Header{{Name: "X-Robots-Tag", Value: "noindex"}}})
+	w := &preparedWriter{nopWriter: nopWriter{h: http.Header{}}}
+	rec := &recorder{ResponseWriter: w}
+	h.serve(rec, httptest.NewRequest("GET", "/index.html", nil))
+	for _, f := range []string{"HTTP/1.1 200 OK\r\n", "X-Content-Type-Options: nosniff\r\n", "X-Robots-Tag: noindex\r\n", "Content-Length: 1020\r\n"} {
+		if !strings.Contains(string(w.head), f) {
+			t.Errorf("prepared head %q lacks %q", w.head, f)
+		}
+	}
+	if rec.code != 200 || rec.bytes != 1020 || len(w.body) != 1020 {
+		t.Errorf("recorded %d, %d bytes; body %d bytes: want 200 and 1020", rec.code, rec.bytes, len(w.body))
+	}
+
+	w = &preparedWriter{nopWriter: nopWriter{h: http.Header{}}}
+	r := httptest.NewRequest("GET", "https://example.com/index.html", nil)
+	h.serve(&recorder{ResponseWriter: w}, r)
+	if w.head != nil || w.h.Get("Strict-Transport-Security") == "" {
+		t.Errorf("TLS response: prepared head %q, header %v; want the general path, with HSTS", w.head, w.h)
+	}
+
+	// A writer that cannot send prepared responses (net/http's): the
+	// recorder says so and records nothing.
+	rec = &recorder{ResponseWriter: &nopWriter{h: http.Header{}}}
+	if rec.WritePrepared([]byte("HTTP/1.1 200 OK\r\n"), []byte("x")) || rec.code != 0 || rec.bytes != 0 {
+		t.Errorf("WritePrepared over a plain writer: recorded %d, %d bytes", rec.code, rec.bytes)
 	}
 }
 

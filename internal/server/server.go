@@ -95,7 +95,9 @@ func (r *runner) run(ctx context.Context) error {
 	r.notifier = n
 
 	started := time.Now()
+	headers := responseHeaders(c)
 	r.siteOpts = site.Options{
+		Header:      fieldMap(headers),
 		Dir:         c.Root,
 		MaxFileSize: c.MaxFileSize,
 		MaxMemory:   c.MaxMemory,
@@ -125,7 +127,7 @@ func (r *runner) run(ctx context.Context) error {
 		r.log.Warn("the content takes more than half of --max-memory: a reload, which holds old and new content at once, will be refused unless it shrinks", "bytes_in_memory", b, "max_memory", c.MaxMemory)
 	}
 
-	r.h = &handler{headers: responseHeaders(c)}
+	r.h = &handler{headers: headers}
 	r.h.site.Store(content)
 	r.h.metrics = metrics.New(r.env.Version, r.env.GoVersion, func() metrics.CacheStats {
 		s := r.h.site.Load().Stats()
@@ -434,6 +436,16 @@ func responseHeaders(c *config.Config) []header {
 		}
 	}
 	return out
+}
+
+// fieldMap returns headers as a header map, for site.Options.Header: the
+// site prepares its responses with the fields the handler sets.
+func fieldMap(headers []header) http.Header {
+	h := make(http.Header, len(headers))
+	for _, x := range headers {
+		h[x.name] = x.value
+	}
+	return h
 }
 
 func addrs(ls []net.Listener) string {

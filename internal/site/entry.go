@@ -39,6 +39,11 @@ type rep struct {
 	streamed bool
 	name     string
 	tag      string // entity-tag suffix of the coding, as "-gz"
+
+	// prepared is the status line and header fields of the 200 response
+	// to a GET, without Date, when held in memory (see Site.prepare).
+	// Entries copied from another (the fallback) must get their own.
+	prepared []byte
 }
 
 // memoryRep returns the representation of data, modified at mod (zero when

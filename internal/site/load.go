@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -330,9 +331,11 @@ func assemble(all []*loaded, dirs map[string][]string, src source, opts Options)
 			return nil, fmt.Errorf("fallback %q: no such file in the site", opts.Fallback)
 		}
 		fb := *e
-		fb.cache = pol.html // never the immutable policy for a route
+		fb.cache = pol.html                    // never the immutable policy for a route
+		fb.variants = slices.Clone(e.variants) // prepared with fb's Cache-Control
 		s.fallback = &fb
 	}
+	s.prepare(fixedFields(opts.Header))
 	return s, nil
 }
 

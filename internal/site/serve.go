@@ -96,7 +96,16 @@ func (s *Site) serveEntry(w http.ResponseWriter, r *http.Request, e *entry) {
 		rp = negotiate(r.Header["Accept-Encoding"], rp, e.variants)
 	}
 	if !rp.streamed {
-		v := view{e: e, rp: rp, val: &rp.val, etag: rp.etag, lastMod: rp.lastMod, length: rp.length, size: int64(len(rp.data)), data: rp.data}
+		// The common case, a whole representation from memory, goes out
+		// with the header prepared at Load when nothing about the request
+		// or the header map makes the general path write anything else.
+		if rp.prepared != nil && r.Method == http.MethodGet {
+			if pw, ok := w.(preparedWriter); ok && s.onlyFixed(w.Header()) && evaluate(r, &rp.val) == sendFull &&
+				pw.WritePrepared(rp.prepared, rp.data) {
+				return
+			}
+		}
+		v := memoryView(e, rp)
 		serveView(w, r, &v)
 		return
 	}
@@ -168,16 +177,14 @@ type view struct {
 	file    file
 }
 
-// serveView answers with the representation v: 412, 304, 416, 206 or 200.
-func serveView(w http.ResponseWriter, r *http.Request, v *view) {
-	d := evaluate(r, v.val)
-	if d == sendPreconditionFailed {
-		plainError(w, r, http.StatusPreconditionFailed, nil)
-		return
-	}
-	h := w.Header()
-	// A 304 carries the fields a 200 would that guide caches (RFC 9110
-	// §15.4.5): ETag, Cache-Control and Vary.
+// memoryView returns the view of rp, a representation of e held in memory.
+func memoryView(e *entry, rp *rep) view {
+	return view{e: e, rp: rp, val: &rp.val, etag: rp.etag, lastMod: rp.lastMod, length: rp.length, size: int64(len(rp.data)), data: rp.data}
+}
+
+// cacheFields sets the fields that guide caches, which a 304 carries as a
+// 200 would (RFC 9110 §15.4.5): ETag, Cache-Control and Vary.
+func cacheFields(h http.Header, v *view) {
 	h["Etag"] = v.etag
 	h["Cache-Control"] = v.e.cache
 	if len(v.e.variants) > 0 {
@@ -187,10 +194,11 @@ func serveView(w http.ResponseWriter, r *http.Request, v *view) {
 			h["Vary"] = hdrVary
 		}
 	}
-	if d == sendNotModified {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
+}
+
+// representationFields sets the fields of a 200 or 206 that describe the
+// representation: Last-Modified, Accept-Ranges and Content-Encoding.
+func representationFields(h http.Header, v *view) {
 	if v.lastMod != nil {
 		h["Last-Modified"] = v.lastMod
 	}
@@ -200,6 +208,28 @@ func serveView(w http.ResponseWriter, r *http.Request, v *view) {
 	if v.rp.encoding != nil {
 		h["Content-Encoding"] = v.rp.encoding
 	}
+}
+
+// wholeFields sets the fields of a 200 with the whole representation.
+func wholeFields(h http.Header, v *view) {
+	h["Content-Type"] = v.e.ctype
+	h["Content-Length"] = v.length
+}
+
+// serveView answers with the representation v: 412, 304, 416, 206 or 200.
+func serveView(w http.ResponseWriter, r *http.Request, v *view) {
+	d := evaluate(r, v.val)
+	if d == sendPreconditionFailed {
+		plainError(w, r, http.StatusPreconditionFailed, nil)
+		return
+	}
+	h := w.Header()
+	cacheFields(h, v)
+	if d == sendNotModified {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	representationFields(h, v)
 	// A zero-length representation has no satisfiable range; RFC 9110 §14.2
 	// lets the server ignore the Range header rather than answer 416, which
 	// suits clients that send a Range with every request.
@@ -221,8 +251,7 @@ func serveView(w http.ResponseWriter, r *http.Request, v *view) {
 			return
 		}
 	}
-	h["Content-Type"] = v.e.ctype
-	h["Content-Length"] = v.length
+	wholeFields(h, v)
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return

@@ -115,6 +115,16 @@ type Options struct {
 
 	// CacheControl overrides the Cache-Control policy.
 	CacheControl CacheControl
+
+	// Header holds the fields that the handler in front of the Site sets
+	// on every response before calling it (security headers, say), keyed
+	// by their canonical names. The Site never sets them. It builds them
+	// into the headers it prepares at Load, which leave ready-made for a
+	// whole response from memory to a GET, when the ResponseWriter can send
+	// a prepared response (as h1's can) and the header map then holds
+	// exactly these fields with these values; otherwise the response is
+	// built field by field, with the same result.
+	Header http.Header
 }
 
 // CacheControl is the Cache-Control policy. Each file gets exactly one of
@@ -177,6 +187,7 @@ type Site struct {
 	// error.
 	htmlCache []string
 	stats     Stats
+	fixed     []fixedField // Options.Header, when responses are prepared
 }
 
 // Load builds the index of the site described by opts. It reads every file
