@@ -3,6 +3,7 @@ package toolchain
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -91,5 +92,34 @@ func TestFindRejectsLanguageVersion(t *testing.T) {
 		if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "want a toolchain version such as 1.26.8") {
 			t.Errorf("Find(%q) error = %v, want ErrVersion", v, err)
 		}
+	}
+}
+
+// TestFindHost: when the go on PATH is the version asked for, its own GOROOT
+// is used, whatever GOROOT, GOTOOLCHAIN or GOFLAGS the caller's shell holds.
+func TestFindHost(t *testing.T) {
+	host, err := HostGo(context.Background(), "go")
+	if err != nil {
+		t.Skipf("no usable go command on PATH: %v", err)
+	}
+	t.Setenv("GOROOT", t.TempDir())
+	t.Setenv("GOTOOLCHAIN", "go1.20.1")
+	t.Setenv("GOFLAGS", "-mod=vendor")
+	v := strings.TrimPrefix(host.GOVERSION, "go")
+	tc, err := Find(context.Background(), v, "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tc.Host || tc.GOROOT != host.GOROOT || tc.Version != v || tc.Source != "host GOROOT "+host.GOROOT {
+		t.Errorf("Find(%s) = %+v, want the host's GOROOT %s", v, tc, host.GOROOT)
+	}
+	if _, err := os.Stat(tc.Go()); err != nil {
+		t.Errorf("Go(): %v", err)
+	}
+}
+
+func TestModule(t *testing.T) {
+	if got, want := Module("1.26.8", "linux", "arm64"), "golang.org/toolchain@v0.0.1-go1.26.8.linux-arm64"; got != want {
+		t.Errorf("Module = %q, want %q", got, want)
 	}
 }
