@@ -82,3 +82,36 @@ func TestUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestGoPinRefused: a vague --go, or one older than the module's go line,
+// is refused with both numbers before any engine is asked; so is a vague go
+// line without --go, with a hint at --go.
+func TestGoPinRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name, gomod string
+		args        []string
+		env         string // SMOL_GO
+		want        string
+	}{
+		{"language version", "module x\ngo 1.21\n", []string{"--go", "1.26"}, "", `--go "1.26": want an exact Go release such as 1.26.8`},
+		{"older than go.mod", "module x\ngo 1.27\n", []string{"--go", "1.26.8"}, "", "go.mod says go 1.27 but --go pins 1.26.8"},
+		{"older than go.mod, from SMOL_GO", "module x\ngo 1.27\n", nil, "1.26.8", "go.mod says go 1.27 but --go pins 1.26.8"},
+		{"vague go line", "module x\ngo 1.21\n", nil, "", `add a line "toolchain go1.21.N" naming the release to build with (e.g. toolchain go1.26.8), or pin one without editing go.mod: --go 1.21.N`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("SMOL_GO", tt.env)
+			mod := writeModule(t, map[string]string{"go.mod": tt.gomod, "main.go": "package main\nfunc main() {}\n"})
+			for _, cmd := range []string{"build", "test", "image"} {
+				var stdout, stderr bytes.Buffer
+				args := append([]string{cmd, "-C", mod, "--engine", "docker"}, tt.args...)
+				if cmd != "image" {
+					args = append(args, "--dry-run", "--cache-dir", t.TempDir())
+				}
+				err := run(context.Background(), args, &stdout, &stderr)
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("smol %s: error %v, want %q", cmd, err, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -158,14 +158,19 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	start := time.Now()
 	shipped := checkShipped(o.OutDir, m, sums)
 	res := Variation{Name: Shipped, Status: Pass}
-	bad := map[string]bool{}
+	bad := map[string]string{} // output name -> what is wrong with the shipped file
 	for _, r := range shipped {
-		if r.Status != Pass {
-			res.Status, bad[r.Name] = Fail, true
+		switch {
+		case r.Status == Pass:
+		case r.Got == "":
+			res.Status, bad[r.Name] = Fail, "is missing"
+		default:
+			res.Status, bad[r.Name] = Fail, "differs"
 		}
 		logRecord(o.Log, o.OutDir, r)
 	}
 	res.Seconds = time.Since(start).Seconds()
+	fmt.Fprintf(o.Log, "smol: verify %-18s %s %6.1fs\n", Shipped, res.Status, res.Seconds)
 	rep.Variations = append(rep.Variations, res)
 	rep.Outputs = append(rep.Outputs, shipped...)
 
@@ -247,7 +252,7 @@ func checkShipped(outDir string, m manifest.Manifest, sums map[string]string) []
 		got, size, err := manifest.HashFile(filepath.Join(outDir, want.Name))
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			r.Status, r.Reason = Fail, fmt.Sprintf("missing from %s: SHA256SUMS lists it (run \"smol build\" again, or ship without it and its SHA256SUMS line)", filepath.Base(outDir))
+			r.Status, r.Reason = Fail, fmt.Sprintf("missing from %s, which SHA256SUMS and the manifest list: run \"smol build\" again to restore it", filepath.Base(outDir))
 		case err != nil:
 			r.Status, r.Reason = Fail, fmt.Sprintf("cannot be read: %v", err)
 		default:
@@ -267,7 +272,7 @@ func checkShipped(outDir string, m manifest.Manifest, sums map[string]string) []
 //
 // A record passes only when the rebuild matches SHA256SUMS and the output
 // is not among bad, the outputs whose shipped file differs or is missing.
-func rebuildOne(ctx context.Context, o Options, m manifest.Manifest, sums map[string]string, bad map[string]bool, opts plan.Options, scratch string, v Variant) (recs []Record, kept bool, err error) {
+func rebuildOne(ctx context.Context, o Options, m manifest.Manifest, sums map[string]string, bad map[string]string, opts plan.Options, scratch string, v Variant) (recs []Record, kept bool, err error) {
 	slug := strings.NewReplacer(":", "-", "/", "-").Replace(v.Name)
 	// A deep, different path: -trimpath must make it irrelevant.
 	src := filepath.Join(scratch, slug, "elsewhere", filepath.Base(o.ModuleDir))
@@ -314,9 +319,9 @@ func rebuildOne(ctx context.Context, o Options, m manifest.Manifest, sums map[st
 		switch {
 		case !ok:
 			r.Status = Fail
-		case g.SHA256 == r.Expected && bad[want.Name]:
+		case g.SHA256 == r.Expected && bad[want.Name] != "":
 			r.Status, r.Got, r.GotSize = Fail, g.SHA256, g.Size
-			r.Reason = fmt.Sprintf("rebuilt sha256 %s matches SHA256SUMS, but %s does not (see [%s])", g.SHA256, filepath.Join(filepath.Base(o.OutDir), want.Name), Shipped)
+			r.Reason = fmt.Sprintf("rebuilt sha256 %s matches SHA256SUMS, but %s %s (see [%s])", g.SHA256, filepath.Join(filepath.Base(o.OutDir), want.Name), bad[want.Name], Shipped)
 		case g.SHA256 == r.Expected:
 			r.Status, r.Got, r.GotSize = Pass, g.SHA256, g.Size
 		default:

@@ -103,7 +103,7 @@ func TestCheckShipped(t *testing.T) {
 		"PASS a_linux_amd64 [dist] dist/a_linux_amd64 matches SHA256SUMS\n",
 		"FAIL b_linux_arm64 [dist] dist/b_linux_arm64 has sha256 ",
 		"SHA256SUMS says " + sums["b_linux_arm64"],
-		"FAIL c_linux_amd64 [dist] missing from dist: SHA256SUMS lists it",
+		"FAIL c_linux_amd64 [dist] missing from dist, which SHA256SUMS and the manifest list",
 	} {
 		if !strings.Contains(log.String(), line) {
 			t.Errorf("log lacks %q:\n%s", line, log.String())
