@@ -6,16 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/build"
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
-	"github.com/gohttp-smol/gohttp-smol/internal/gomod"
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
 	"github.com/gohttp-smol/gohttp-smol/internal/setup"
-	"github.com/gohttp-smol/gohttp-smol/internal/source"
 )
 
 // buildFlags holds the flags that build, test and shell share: together
@@ -57,49 +53,9 @@ func (s *buildFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.Var(&s.env, "env", "code-generation knob `KEY=VALUE` (GOAMD64, GOARM, GOEXPERIMENT, ...), repeatable")
 }
 
-// cacheRoot is where smol keeps caches when --cache-dir is not given.
-func cacheRoot(getenv func(string) string) (string, error) {
-	if d := getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "smol"), nil
-	}
-	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".cache", "smol"), nil
-	}
-	return "", errors.New("no cache directory: set HOME, XDG_CACHE_HOME or --cache-dir")
-}
-
-// plan reads the module and decides the build.
+// plan reads the module and decides the build the flags describe.
 func (s *buildFlags) plan(ctx context.Context, pkgs []string, getenv func(string) string) (plan.Plan, error) {
-	mod, err := gomod.Read(s.dir)
-	if err != nil {
-		return plan.Plan{}, err
-	}
-	out := s.out
-	if !filepath.IsAbs(out) {
-		out = filepath.Join(mod.Dir, out)
-	}
-	src, err := source.Inspect(ctx, mod.Dir, getenv("SOURCE_DATE_EPOCH"), out)
-	if err != nil {
-		return plan.Plan{}, err
-	}
-	pin, err := mod.PinWith(s.goPin)
-	if err != nil {
-		return plan.Plan{}, err
-	}
-	root := s.cacheDir
-	if root == "" {
-		if root, err = cacheRoot(getenv); err != nil {
-			return plan.Plan{}, err
-		}
-	}
-	if root, err = filepath.Abs(root); err != nil {
-		return plan.Plan{}, err
-	}
-	proxy := map[string]string{}
-	for _, k := range plan.ProxyVars {
-		proxy[k] = getenv(k)
-	}
-	return plan.New(mod, src, plan.Options{
+	return setup.Plan(ctx, setup.Dirs{Module: s.dir, Out: s.out, CacheRoot: s.cacheDir}, plan.Options{
 		Packages:   pkgs,
 		Platforms:  s.platforms,
 		Image:      s.image,
@@ -108,15 +64,8 @@ func (s *buildFlags) plan(ctx context.Context, pkgs []string, getenv func(string
 		Tags:       s.tags,
 		LDFlags:    s.ldflags,
 		Env:        s.env,
-		// Caches are per toolchain: a new Go version starts clean rather
-		// than sharing a build cache with another compiler.
-		CacheDir: filepath.Join(root, "go"+pin),
-		OutDir:   out,
-		UID:      os.Getuid(),
-		GID:      os.Getgid(),
-		Proxy:    proxy,
-		GoPin:    s.goPin,
-	})
+		GoPin:      s.goPin,
+	}, getenv)
 }
 
 // prepare plans a build and readies its environment: the common start of

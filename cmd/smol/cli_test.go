@@ -7,9 +7,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/setup"
+	"github.com/gohttp-smol/gohttp-smol/internal/verify"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -111,6 +115,40 @@ func TestGoPinRefused(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Errorf("smol %s: error %v, want %q", cmd, err, tt.want)
 				}
+			}
+		})
+	}
+}
+
+// TestVerifyVariants: the recorded way of building comes first, in the
+// recorded image; extras follow and may be skipped.
+func TestVerifyVariants(t *testing.T) {
+	base := setup.Choice{DepsNetwork: "host", ToolVersion: "v1"}
+	for _, tt := range []struct {
+		name     string
+		eng      string
+		native   bool
+		images   []string
+		imageRef string
+		want     []verify.Variant
+	}{
+		{"recorded image", "", false, nil, "smol/go:1.26.8", []verify.Variant{
+			{Name: "container", Choice: setup.Choice{Image: "smol/go:1.26.8", DepsNetwork: "host", ToolVersion: "v1"}},
+		}},
+		{"extras", "podman", true, []string{"team/go:1"}, "golang:1.26.8", []verify.Variant{
+			{Name: "container", Choice: setup.Choice{Engine: "podman", Image: "golang:1.26.8", DepsNetwork: "host", ToolVersion: "v1"}},
+			{Name: "native", Choice: setup.Choice{Engine: "native", DepsNetwork: "host", ToolVersion: "v1"}, Extra: true},
+			{Name: "image:team/go:1", Choice: setup.Choice{Engine: "podman", Image: "team/go:1", Explicit: true, DepsNetwork: "host", ToolVersion: "v1"}, Extra: true},
+		}},
+		{"native job", "native", true, []string{"team/go:1"}, "", []verify.Variant{
+			{Name: "native", Choice: setup.Choice{Engine: "native", DepsNetwork: "host", ToolVersion: "v1"}},
+			{Name: "image:team/go:1", Choice: setup.Choice{Image: "team/go:1", Explicit: true, DepsNetwork: "host", ToolVersion: "v1"}, Extra: true},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := verifyVariants(tt.eng, tt.native, tt.images, tt.imageRef, base)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("verifyVariants:\n got %+v\nwant %+v", got, tt.want)
 			}
 		})
 	}
