@@ -132,6 +132,27 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, fmt.Errorf("refusing to verify: %w", err)
 	}
 
+	start := time.Now()
+	shipped := checkShipped(o.OutDir, m, sums)
+	res := Variation{Name: Shipped, Status: Pass}
+	bad := map[string]string{} // output name -> what is wrong with the shipped file
+	for _, r := range shipped {
+		switch {
+		case r.Status == Pass:
+		case r.Got == "" && strings.HasPrefix(r.Reason, "missing"):
+			res.Status, bad[r.Name] = Fail, "is missing"
+		case r.Got == "":
+			res.Status, bad[r.Name] = Fail, "cannot be read"
+		default:
+			res.Status, bad[r.Name] = Fail, "differs"
+		}
+		logRecord(o.Log, o.OutDir, r)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	fmt.Fprintf(o.Log, "smol: verify %-18s %s %6.1fs\n", Shipped, res.Status, res.Seconds)
+	rep.Variations = append(rep.Variations, res)
+	rep.Outputs = append(rep.Outputs, shipped...)
+
 	parent := o.ScratchDir
 	if parent == "" {
 		parent = os.TempDir()
@@ -154,25 +175,6 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}()
 	os.Chmod(scratch, 0o755)
-
-	start := time.Now()
-	shipped := checkShipped(o.OutDir, m, sums)
-	res := Variation{Name: Shipped, Status: Pass}
-	bad := map[string]string{} // output name -> what is wrong with the shipped file
-	for _, r := range shipped {
-		switch {
-		case r.Status == Pass:
-		case r.Got == "":
-			res.Status, bad[r.Name] = Fail, "is missing"
-		default:
-			res.Status, bad[r.Name] = Fail, "differs"
-		}
-		logRecord(o.Log, o.OutDir, r)
-	}
-	res.Seconds = time.Since(start).Seconds()
-	fmt.Fprintf(o.Log, "smol: verify %-18s %s %6.1fs\n", Shipped, res.Status, res.Seconds)
-	rep.Variations = append(rep.Variations, res)
-	rep.Outputs = append(rep.Outputs, shipped...)
 
 	for _, v := range o.Variants {
 		start := time.Now()
