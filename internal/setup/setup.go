@@ -85,8 +85,12 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, 
 	}
 	r := Ready{Host: p.HostLayout(ScratchDir(p)), Record: build.Record{ToolVersion: c.ToolVersion}}
 	if kind == "native" {
-		r.Executor, err = native(ctx, p, r.Host, log)
-		return r, err
+		n, err := native(ctx, p, r.Host, log)
+		if err != nil {
+			return Ready{}, err
+		}
+		r.Executor = n
+		return r, nil
 	}
 	ref := c.Image
 	if ref == "" {
