@@ -50,8 +50,9 @@ func TestVerify(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, r.stdout)
 	}
-	if len(rep.Outputs) != 2 || !rep.OK() {
-		t.Fatalf("report %+v, want 2 passing outputs", rep)
+	// Each output twice: the file in dist/, then its rebuild.
+	if len(rep.Outputs) != 4 || !rep.OK() || len(rep.Variations) != 2 || rep.Variations[0].Name != verify.Shipped {
+		t.Fatalf("report %+v, want 2 outputs passing in dist and in the container", rep)
 	}
 	for _, o := range rep.Outputs {
 		if o.Status != verify.Pass || o.Expected != o.Got || o.Expected == "" {
