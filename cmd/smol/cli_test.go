@@ -7,9 +7,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/setup"
+	"github.com/gohttp-smol/gohttp-smol/internal/verify"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -79,6 +83,73 @@ func TestUsage(t *testing.T) {
 				t.Fatalf("error %v, want %v", err, tt.err)
 			}
 			golden(t, "usage/"+tt.name+".golden", stdout.String()+stderr.String())
+		})
+	}
+}
+
+// TestGoPinRefused: a vague --go, or one older than the module's go line,
+// is refused with both numbers before any engine is asked; so is a vague go
+// line without --go, with a hint at --go.
+func TestGoPinRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name, gomod string
+		args        []string
+		env         string // SMOL_GO
+		want        string
+	}{
+		{"language version", "module x\ngo 1.21\n", []string{"--go", "1.26"}, "", `--go "1.26": want an exact Go release such as 1.26.8`},
+		{"older than go.mod", "module x\ngo 1.27\n", []string{"--go", "1.26.8"}, "", "go.mod says go 1.27 but --go pins 1.26.8"},
+		{"older than go.mod, from SMOL_GO", "module x\ngo 1.27\n", nil, "1.26.8", "go.mod says go 1.27 but --go pins 1.26.8"},
+		{"vague go line", "module x\ngo 1.21\n", nil, "", `add a line "toolchain go1.21.N" naming the release to build with (e.g. toolchain go1.26.8), or pin one without editing go.mod: --go 1.21.N`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("SMOL_GO", tt.env)
+			mod := writeModule(t, map[string]string{"go.mod": tt.gomod, "main.go": "package main\nfunc main() {}\n"})
+			for _, cmd := range []string{"build", "test", "image"} {
+				var stdout, stderr bytes.Buffer
+				args := append([]string{cmd, "-C", mod, "--engine", "docker"}, tt.args...)
+				if cmd != "image" {
+					args = append(args, "--dry-run", "--cache-dir", t.TempDir())
+				}
+				err := run(context.Background(), args, &stdout, &stderr)
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("smol %s: error %v, want %q", cmd, err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyVariants: the recorded way of building comes first, in the
+// recorded image; extras follow and may be skipped.
+func TestVerifyVariants(t *testing.T) {
+	base := setup.Choice{DepsNetwork: "host", ToolVersion: "v1"}
+	for _, tt := range []struct {
+		name     string
+		eng      string
+		native   bool
+		images   []string
+		imageRef string
+		want     []verify.Variant
+	}{
+		{"recorded image", "", false, nil, "smol/go:1.26.8", []verify.Variant{
+			{Name: "container", Choice: setup.Choice{Image: "smol/go:1.26.8", DepsNetwork: "host", ToolVersion: "v1"}},
+		}},
+		{"extras", "podman", true, []string{"team/go:1"}, "golang:1.26.8", []verify.Variant{
+			{Name: "container", Choice: setup.Choice{Engine: "podman", Image: "golang:1.26.8", DepsNetwork: "host", ToolVersion: "v1"}},
+			{Name: "native", Choice: setup.Choice{Engine: "native", DepsNetwork: "host", ToolVersion: "v1"}, Extra: true},
+			{Name: "image:team/go:1", Choice: setup.Choice{Engine: "podman", Image: "team/go:1", Explicit: true, DepsNetwork: "host", ToolVersion: "v1"}, Extra: true},
+		}},
+		{"native job", "native", true, []string{"team/go:1"}, "", []verify.Variant{
+			{Name: "native", Choice: setup.Choice{Engine: "native", DepsNetwork: "host", ToolVersion: "v1"}},
+			{Name: "image:team/go:1", Choice: setup.Choice{Image: "team/go:1", Explicit: true, DepsNetwork: "host", ToolVersion: "v1"}, Extra: true},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := verifyVariants(tt.eng, tt.native, tt.images, tt.imageRef, base)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("verifyVariants:\n got %+v\nwant %+v", got, tt.want)
+			}
 		})
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -22,20 +23,22 @@ func runImage(ctx context.Context, args []string, getenv func(string) string, st
 	fs := newFlagSet("smol image", imageUsage, stderr)
 	dir := fs.String("C", ".", "module root `dir`ectory whose go.mod pins the toolchain")
 	eng := fs.String("engine", getenv("SMOL_ENGINE"), "`engine`: docker or podman")
-	goVersion := fs.String("go", "", "Go `version` to use instead of go.mod's pin, e.g. 1.26.8")
+	goVersion := fs.String("go", getenv("SMOL_GO"), "exact Go `version` to use instead of go.mod's pin, e.g. 1.26.8 (env SMOL_GO)")
 	tag := fs.String("tag", "", "image `tag` (default smol/go:<version>)")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
+	// The pin follows the rule builds follow; without a go.mod, --go alone
+	// says which toolchain to make the image of.
 	v := *goVersion
-	if v == "" {
-		mod, err := gomod.Read(*dir)
-		if err != nil {
+	mod, err := gomod.Read(*dir)
+	switch {
+	case err == nil:
+		if v, err = mod.PinWith(*goVersion); err != nil {
 			return err
 		}
-		if v, err = mod.Pin(); err != nil {
-			return err
-		}
+	case v == "" || !errors.Is(err, gomod.ErrNoGoMod):
+		return err
 	}
 	kind, bin, err := engine.Find(*eng)
 	if err != nil {

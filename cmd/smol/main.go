@@ -13,12 +13,18 @@
 //	smol version                    print smol's version
 //
 // The toolchain comes from go.mod: the toolchain line, else an exact go line
-// (go 1.26.8). The builder image defaults to golang:<version>; when it is not
-// present and cannot be pulled, smol makes smol/go:<version> from the exact
-// toolchain and says so.
+// (go 1.26.8); --go VERSION (SMOL_GO) pins one without editing go.mod, as
+// long as it is not older than the go line, and the manifest records it so
+// that verify rebuilds with it. The builder image defaults to
+// golang:<version>; when it is not present and cannot be pulled, smol makes
+// smol/go:<version> from the exact toolchain and says so.
+//
+// smol verify first compares every output in dist/ with dist/SHA256SUMS (a
+// changed or missing file fails by name), then rebuilds and compares again.
 //
 // Environment:
 //
+//	SMOL_GO          exact Go version to build with instead of go.mod's pin (--go)
 //	SMOL_ENGINE      docker, podman or native (default: docker, else podman, on PATH)
 //	SMOL_IMAGE       builder image (default golang:<pinned version>)
 //	SMOL_CACHE_DIR   cache root (default $XDG_CACHE_HOME/smol or ~/.cache/smol)

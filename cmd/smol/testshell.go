@@ -20,16 +20,17 @@ caches and uid as smol build, no network.
 
 func runTest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("smol test", testUsage, stderr)
-	var s setup
+	var s buildFlags
 	s.register(fs, getenv)
 	dryRun := fs.Bool("dry-run", false, "print the engine commands and run nothing")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
-	p, x, host, _, err := s.prepare(ctx, nil, getenv, *dryRun, stderr)
+	p, r, err := s.prepare(ctx, nil, getenv, *dryRun, stderr)
 	if err != nil {
 		return err
 	}
+	x, host := r.Executor, r.Host
 	step := p.TestStep(x.Layout(), fs.Args())
 	if *dryRun {
 		if d, ok := p.DepsStep(x.Layout()); ok {
@@ -55,16 +56,17 @@ source at /src (read-only), the caches mounted and the build's environment set.
 
 func runShell(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("smol shell", shellUsage, stderr)
-	var s setup
+	var s buildFlags
 	s.register(fs, getenv)
 	shell := fs.String("shell", "bash", "`shell` to run in the image (bash in the official image; smol's own image has none)")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
-	p, x, host, _, err := s.prepare(ctx, nil, getenv, false, stderr)
+	p, r, err := s.prepare(ctx, nil, getenv, false, stderr)
 	if err != nil {
 		return err
 	}
+	x, host := r.Executor, r.Host
 	if _, ok := x.(*engine.Container); !ok {
 		return fmt.Errorf("smol shell opens a shell in the builder container: use --engine docker or podman")
 	}
@@ -76,7 +78,7 @@ func runShell(ctx context.Context, args []string, getenv func(string) string, st
 	var errBuf strings.Builder
 	err = x.Run(ctx, p.ShellStep(x.Layout(), *shell), stdout, io.MultiWriter(stderr, &errBuf))
 	if err != nil && strings.Contains(errBuf.String(), "executable file not found") {
-		return fmt.Errorf("image %s has no %s (smol's own image holds only the Go toolchain): use --shell sh, or --image golang:%s where it can be pulled", p.Image, filepath.Base(*shell), p.GoVersion)
+		return fmt.Errorf("image %s has no %s (smol's own image holds only the Go toolchain): use --shell sh, or --image golang:%s where it can be pulled", r.Record.ImageRef, filepath.Base(*shell), p.GoVersion)
 	}
 	return err
 }

@@ -8,16 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 
-	"github.com/gohttp-smol/gohttp-smol/internal/build"
-	"github.com/gohttp-smol/gohttp-smol/internal/builderimage"
-	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 	"github.com/gohttp-smol/gohttp-smol/internal/gomod"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
-	"github.com/gohttp-smol/gohttp-smol/internal/plan"
+	"github.com/gohttp-smol/gohttp-smol/internal/setup"
 	"github.com/gohttp-smol/gohttp-smol/internal/verify"
 )
 
@@ -27,23 +22,28 @@ const verifyUID = 12345
 
 // errVerifyFailed is returned when verification ran and something differed;
 // the report has said what.
-var errVerifyFailed = errors.New("verification failed: the rebuilt bytes differ or a rebuild failed (see above)")
+var errVerifyFailed = errors.New("verification failed: a file in dist differs from SHA256SUMS or is missing, the rebuilt bytes differ, or a rebuild failed (see above)")
 
 func runVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("smol verify", fmt.Sprintf(`usage: smol verify [flags]
 
-Rebuild every output in dist/manifest.json from a clean copy of the source
-(git archive of the recorded revision), at another path, with empty caches,
-as another user (uid %d when smol runs as root), and compare with
-dist/SHA256SUMS. Exit 0 only when every rebuilt file is identical.
+Check that every output in dist/ matches dist/SHA256SUMS, then rebuild every
+output in dist/manifest.json from a clean copy of the source (git archive of
+the recorded revision), at another path, with empty caches, as another user
+(uid %d when smol runs as root), with the recorded Go version, and compare
+with dist/SHA256SUMS. Exit 0 only when every shipped and every rebuilt file
+is identical to what SHA256SUMS lists.
 `, verifyUID), stderr)
-	var s setup
-	fs.StringVar(&s.dir, "C", ".", "module root `dir`ectory")
-	fs.StringVar(&s.engine, "engine", getenv("SMOL_ENGINE"), "`engine` for the rebuild: docker or podman (env SMOL_ENGINE)")
-	fs.StringVar(&s.out, "out", "dist", "`dir` holding manifest.json and SHA256SUMS, relative to the module root")
-	fs.StringVar(&s.depsNetwork, "deps-network", "", "docker `network` for the dependency step")
-	native := fs.Bool("native", false, "also rebuild with the host's Go toolchain (fetched via GOTOOLCHAIN when the host's is another version)")
-	var images listFlag
+	var (
+		dir, eng, out, depsNetwork, goPin string
+		images                            listFlag
+	)
+	fs.StringVar(&dir, "C", ".", "module root `dir`ectory")
+	fs.StringVar(&eng, "engine", getenv("SMOL_ENGINE"), "`engine` for the rebuild: docker, podman or native (env SMOL_ENGINE)")
+	fs.StringVar(&out, "out", "dist", "`dir` holding the outputs, manifest.json and SHA256SUMS, relative to the module root")
+	fs.StringVar(&depsNetwork, "deps-network", "", "docker `network` for the dependency step")
+	fs.StringVar(&goPin, "go", getenv("SMOL_GO"), "Go `version` the build was pinned to with --go (env SMOL_GO); verify rebuilds with the recorded version and refuses another")
+	native := fs.Bool("native", false, "also rebuild with the pinned toolchain on the host (the host's GOROOT, or the one the go command downloads)")
 	fs.Var(&images, "image", "also rebuild with this builder `image` of the same Go version, repeatable")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
 	if err := fs.Parse(args); err != nil {
@@ -53,47 +53,42 @@ dist/SHA256SUMS. Exit 0 only when every rebuilt file is identical.
 		fmt.Fprintf(stderr, "smol verify: unexpected arguments %v: verify rebuilds what the manifest lists\n", fs.Args())
 		return errUsage
 	}
-	mod, err := gomod.Read(s.dir)
+	mod, err := gomod.Read(dir)
 	if err != nil {
 		return err
 	}
-	outDir := s.out
+	outDir := out
 	if !filepath.IsAbs(outDir) {
 		outDir = filepath.Join(mod.Dir, outDir)
 	}
-	m, _, err := verify.Load(outDir, toolVersion())
+	m, sums, err := verify.Load(outDir, toolVersion())
 	if err != nil {
+		return err
+	}
+	if err := checkGoPin(goPin, m); err != nil {
 		return err
 	}
 	uid, gid := os.Getuid(), os.Getgid()
 	if uid == 0 {
 		uid, gid = verifyUID, verifyUID
 	}
-	// Inside the pinned golang image (a CI job with SMOL_ENGINE=native) there
-	// is no container engine: the rebuild itself is native there.
-	variations := []string{"container"}
-	if s.engine == "native" {
-		variations = []string{"native"}
-	} else if *native {
-		variations = append(variations, "native")
-	}
-	for _, ref := range images {
-		variations = append(variations, "image:"+ref)
+	variants := verifyVariants(eng, *native, images, m.Image.Ref, setup.Choice{DepsNetwork: depsNetwork, ToolVersion: toolVersion()})
+	var names []string
+	for _, v := range variants {
+		names = append(names, v.Name)
 	}
 	log := stderr
-	rebuild := func(ctx context.Context, v string, p plan.Plan) (manifest.Manifest, error) {
-		return rebuildVariation(ctx, s, m, v, p, log)
-	}
-	fmt.Fprintf(log, "smol: verify %s at %s: %d output(s), %s, as uid %d\n", m.Module, shortRev(m.Source.Revision), len(m.Outputs), strings.Join(variations, ", "), uid)
+	fmt.Fprintf(log, "smol: verify %s at %s: %d output(s), %s, as uid %d\n", m.Module, shortRev(m.Source.Revision), len(m.Outputs), strings.Join(names, ", "), uid)
 	rep, err := verify.Run(ctx, verify.Options{
-		ModuleDir:   mod.Dir,
-		OutDir:      outDir,
-		Variations:  variations,
-		UID:         uid,
-		GID:         gid,
-		ToolVersion: toolVersion(),
-		Log:         log,
-	}, rebuild)
+		ModuleDir: mod.Dir,
+		OutDir:    outDir,
+		Manifest:  m,
+		Sums:      sums,
+		Variants:  variants,
+		UID:       uid,
+		GID:       gid,
+		Log:       log,
+	})
 	if err != nil {
 		return err
 	}
@@ -113,6 +108,46 @@ dist/SHA256SUMS. Exit 0 only when every rebuilt file is identical.
 	return nil
 }
 
+// checkGoPin refuses a --go (SMOL_GO) that is not the version the build
+// used: verify proves the recorded build, so it rebuilds with the recorded
+// toolchain and never with another.
+func checkGoPin(pin string, m manifest.Manifest) error {
+	if pin == "" || pin == m.GoVersion {
+		return nil
+	}
+	return fmt.Errorf("refusing to verify: --go (or SMOL_GO) asks for %s, but the build used go%s, which the manifest records and verify rebuilds with: drop --go, or build again with --go %s", pin, m.GoVersion, pin)
+}
+
+// verifyVariants lists the ways to rebuild, the recorded one first: in the
+// recorded builder image (imageRef; "" when the build was native, which
+// then means the default image) with the chosen engine, or natively when
+// the engine is native, since a CI job inside the pinned golang image has
+// no container engine. Extras follow: a native rebuild, and one per image.
+func verifyVariants(eng string, native bool, images []string, imageRef string, base setup.Choice) []verify.Variant {
+	recorded := base
+	recorded.Engine, recorded.Image = eng, imageRef
+	name := "container"
+	if eng == "native" {
+		name, recorded.Image = "native", ""
+		native = false
+	}
+	vs := []verify.Variant{{Name: name, Choice: recorded}}
+	if native {
+		c := base
+		c.Engine = "native"
+		vs = append(vs, verify.Variant{Name: "native", Choice: c, Extra: true})
+	}
+	for _, ref := range images {
+		c := base
+		c.Image, c.Explicit = ref, true
+		if eng != "native" { // an image needs a container engine even in a native job
+			c.Engine = eng
+		}
+		vs = append(vs, verify.Variant{Name: "image:" + ref, Choice: c, Extra: true})
+	}
+	return vs
+}
+
 func shortRev(rev string) string {
 	if rev == "" {
 		return "(no git revision)"
@@ -121,68 +156,4 @@ func shortRev(rev string) string {
 		return rev[:12]
 	}
 	return rev
-}
-
-// rebuildVariation builds p the way variation v says: in the recorded
-// builder image, with a native toolchain, or with another image.
-func rebuildVariation(ctx context.Context, s setup, m manifest.Manifest, v string, p plan.Plan, log io.Writer) (manifest.Manifest, error) {
-	explicit := false
-	switch {
-	case v == "container": // never planned with --engine native (see runVerify)
-		if m.Image.Ref != "" {
-			p.Image = m.Image.Ref
-		}
-	case v == "native":
-		s.engine = "native"
-	case strings.HasPrefix(v, "image:"):
-		p.Image, explicit = strings.TrimPrefix(v, "image:"), true
-		if s.engine == "native" { // an image needs a container engine even in a native job
-			s.engine = ""
-		}
-	default:
-		return manifest.Manifest{}, fmt.Errorf("unknown variation %q", v)
-	}
-	scratch := filepath.Join(p.OutDir, ".smol-"+strconv.Itoa(os.Getpid()))
-	var x engine.Executor
-	host := p.HostLayout(scratch)
-	rec := build.Record{ToolVersion: toolVersion()}
-	if s.engine == "native" {
-		var as *syscall.Credential
-		if p.UID != os.Getuid() {
-			as = &syscall.Credential{Uid: uint32(p.UID), Gid: uint32(p.GID)}
-		}
-		gobin, err := nativeGo(ctx, p.GoVersion)
-		if err != nil {
-			// A fetched toolchain lives in the caller's module cache, which
-			// the second user may not reach: run it as the caller.
-			as = nil
-			// Not the pinned version on PATH: take the exact toolchain the go
-			// command downloads and checksum-verifies for GOTOOLCHAIN.
-			goroot, src, terr := builderimage.Toolchain(ctx, p.GoVersion, log)
-			if terr != nil {
-				return manifest.Manifest{}, fmt.Errorf("%w: %v; and fetching go%s failed: %v", verify.ErrSkip, err, p.GoVersion, terr)
-			}
-			gobin = filepath.Join(goroot, "bin", "go")
-			fmt.Fprintf(log, "smol: native toolchain %s\n", src)
-		}
-		x = &engine.Native{Go: gobin, Host: host, As: as}
-	} else {
-		var err error
-		x, host, err = s.executor(ctx, p, scratch)
-		if err != nil {
-			return manifest.Manifest{}, fmt.Errorf("%w: %v", verify.ErrSkip, err)
-		}
-		c := x.(*engine.Container)
-		ref, id, err := resolveImage(ctx, c, p, explicit, log)
-		if err != nil {
-			if explicit {
-				return manifest.Manifest{}, fmt.Errorf("%w: %v", verify.ErrSkip, err)
-			}
-			return manifest.Manifest{}, err
-		}
-		c.Image = id
-		rec.ImageRef, rec.ImageID = ref, id
-		fmt.Fprintf(log, "smol: verify %s: image %s %s\n", v, ref, shortID(id))
-	}
-	return build.Run(ctx, p, x, host, rec, log, log)
 }

@@ -16,7 +16,14 @@ import (
 // gitModule is helloModule committed to a new git repository.
 func gitModule(t *testing.T) string {
 	t.Helper()
+	return gitModuleWith(t, goMod)
+}
+
+// gitModuleWith is gitModule with another go.mod.
+func gitModuleWith(t *testing.T, gomod string) string {
+	t.Helper()
 	dir := helloModule(t)
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644)
 	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/dist/\n"), 0o644)
 	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-qm", "hello"}, {"tag", "v0.1.0"}} {
 		cmd := exec.Command("git", args...)
@@ -43,8 +50,9 @@ func TestVerify(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, r.stdout)
 	}
-	if len(rep.Outputs) != 2 || !rep.OK() {
-		t.Fatalf("report %+v, want 2 passing outputs", rep)
+	// Each output twice: the file in dist/, then its rebuild.
+	if len(rep.Outputs) != 4 || !rep.OK() || len(rep.Variations) != 2 || rep.Variations[0].Name != verify.Shipped {
+		t.Fatalf("report %+v, want 2 outputs passing in dist and in the container", rep)
 	}
 	for _, o := range rep.Outputs {
 		if o.Status != verify.Pass || o.Expected != o.Got || o.Expected == "" {
@@ -186,5 +194,67 @@ func TestVerifyRefuses(t *testing.T) {
 				t.Errorf("verify rebuilt before refusing:\n%s", r.stderr)
 			}
 		})
+	}
+}
+
+// TestVerifyShippedFiles builds a module that has only a go 1.21 line with
+// --go, so that verify must rebuild with the recorded pin, then checks that
+// verify judges the files in dist/ as well as the rebuild: a flipped byte
+// fails the file by name, a deleted one is reported missing.
+func TestVerifyShippedFiles(t *testing.T) {
+	needDocker(t)
+	dir := gitModuleWith(t, "module example.com/hello\n\ngo 1.21\n")
+	mustOK(t, smol(t, dir, nil, "build", "--go", "1.26.8", "--platform", "linux/amd64,linux/arm64", "./cmd/hello"), "build --go")
+	dist := filepath.Join(dir, "dist")
+	m, err := manifest.Read(filepath.Join(dist, manifest.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.GoPin != "1.26.8" || m.GoVersion != "1.26.8" {
+		t.Errorf("manifest go_version %q go_pin %q, want both 1.26.8", m.GoVersion, m.GoPin)
+	}
+
+	// Another pin is refused before anything is rebuilt.
+	r := smol(t, dir, nil, "verify", "--go", "1.26.7")
+	if r.code != 1 || !strings.Contains(r.stderr, "--go (or SMOL_GO) asks for 1.26.7, but the build used go1.26.8") || strings.Contains(r.stderr, "smol: build ") {
+		t.Errorf("verify --go 1.26.7: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// Flip one byte of the arm64 binary and delete the amd64 one.
+	arm := filepath.Join(dist, "hello_linux_arm64")
+	b, err := os.ReadFile(arm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x01
+	os.WriteFile(arm, b, 0o755)
+	os.Remove(filepath.Join(dist, "hello_linux_amd64"))
+
+	r = smol(t, dir, nil, "verify", "--json")
+	if r.code != 1 {
+		t.Fatalf("verify of a tampered dist/: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"FAIL hello_linux_arm64 [dist] dist/hello_linux_arm64 has sha256 ",
+		"FAIL hello_linux_amd64 [dist] missing from dist, which SHA256SUMS and the manifest list",
+		// The rebuild, with the recorded pin and no --go, matches
+		// SHA256SUMS, and still does not pass the shipped files.
+		"FAIL hello_linux_arm64 [container] rebuilt sha256 " + m.Outputs[1].SHA256 + " matches SHA256SUMS, but dist/hello_linux_arm64 differs",
+		"FAIL hello_linux_amd64 [container] rebuilt sha256 " + m.Outputs[0].SHA256 + " matches SHA256SUMS, but dist/hello_linux_amd64 is missing",
+		"go1.26.8",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("log lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "PASS hello_linux_arm64") || strings.Contains(r.stderr, "PASS hello_linux_amd64") {
+		t.Errorf("a tampered or missing output passed:\n%s", r.stderr)
+	}
+	var rep verify.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, r.stdout)
+	}
+	if rep.OK() || len(rep.Variations) != 2 || rep.Variations[0].Name != verify.Shipped || rep.Variations[0].Status != verify.Fail {
+		t.Errorf("report variations %+v", rep.Variations)
 	}
 }

@@ -254,25 +254,7 @@ func ExecName(modPath, pkg string) string {
 // the manifest. Binaries are renamed first and the record last, each rename
 // atomic, so a reader never sees a partial binary.
 func publish(p plan.Plan, rec Record, engineName string, outs []built, log io.Writer) (manifest.Manifest, error) {
-	m := manifest.Manifest{
-		Schema:     manifest.Schema,
-		Tool:       manifest.Tool{Name: "smol", Version: rec.ToolVersion},
-		Engine:     engineName,
-		Image:      manifest.Image{Ref: rec.ImageRef, ID: rec.ImageID},
-		GoVersion:  p.GoVersion,
-		Module:     p.Module.Path,
-		Source:     p.Source,
-		Packages:   p.Packages,
-		Version:    p.Version,
-		VersionVar: p.VersionVar,
-		Tags:       p.Tags,
-		LDFlags:    p.LDFlags,
-		Flags:      p.Flags(),
-		Env:        p.Env(),
-	}
-	for _, pl := range p.Platforms {
-		m.Platforms = append(m.Platforms, pl.String())
-	}
+	m := p.Manifest(manifest.Tool{Name: "smol", Version: rec.ToolVersion}, engineName, manifest.Image{Ref: rec.ImageRef, ID: rec.ImageID})
 	seen := map[string]bool{}
 	for _, b := range outs {
 		if seen[b.out.Name] {

@@ -16,13 +16,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/toolchain"
 )
 
 // WriteArchive writes to w a `docker load` archive (docker-archive format)
 // of the builder image for spec, with GOROOT taken from the directory
 // goroot, and returns the image's ID and layer digest (Source is left
 // empty). The same spec and the same toolchain give the same bytes, on any
-// machine and from either kind of GOROOT Toolchain returns; the package doc
+// machine and from either kind of GOROOT toolchain.Find returns; the package doc
 // lists what goes in.
 //
 // goroot/VERSION must name go<spec.GoVersion>. goroot is read twice (once
@@ -38,7 +40,7 @@ func writeArchive(w io.Writer, fsys fs.FS, spec Spec) (ImageInfo, error) {
 	if err != nil {
 		return ImageInfo{}, err
 	}
-	version, timeLine, err := readVersionFile(fsys)
+	version, timeLine, err := toolchain.ReadVersion(fsys)
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("write image archive: GOROOT: %w", err)
 	}
@@ -189,7 +191,7 @@ type rootFS struct {
 // imageConfigJSON returns the image config for spec with one layer.
 func imageConfigJSON(spec Spec, layerDigest string, created time.Time) ([]byte, error) {
 	ts := created.Format(time.RFC3339)
-	mod := toolchainModule(spec.GoVersion, spec.Arch)
+	mod := toolchain.Module(spec.GoVersion, "linux", spec.Arch)
 	return json.Marshal(imageConfig{
 		Architecture: spec.Arch,
 		Config: containerConfig{

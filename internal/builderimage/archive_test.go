@@ -20,6 +20,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/toolchain"
 )
 
 // fakeGOROOT is a small GOROOT with one file of each kind the rules treat
@@ -500,7 +502,7 @@ func TestSourcesAgree(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			start := time.Now()
-			mod, err := downloadModule(ctx, goCmd, toolchainModule(v, tt.arch), tlog{t})
+			mod, err := toolchain.Download(ctx, goCmd, toolchain.Module(v, "linux", tt.arch), tlog{t})
 			if err != nil {
 				need(t, "module proxy unreachable? %v", err)
 			}
@@ -567,7 +569,8 @@ func otherArch() string {
 
 func BenchmarkWriteArchive(b *testing.B) {
 	ctx := context.Background()
-	goroot, _, err := Toolchain(ctx, testGoVersion(), io.Discard)
+	tc, err := toolchain.Find(ctx, testGoVersion(), "linux", "", io.Discard)
+	goroot := tc.GOROOT
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -85,6 +85,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/toolchain"
 )
 
 // Spec says which builder image to make.
@@ -116,7 +118,7 @@ type ImageInfo struct {
 	LayerDigest string
 	// GoVersion is the Go version, without the "go" prefix.
 	GoVersion string
-	// Source says where GOROOT came from (see Toolchain). WriteArchive
+	// Source says where GOROOT came from (see toolchain.Find). WriteArchive
 	// leaves it empty: the archive does not depend on it.
 	Source string
 }
@@ -135,7 +137,7 @@ func DefaultTag(goVersion string) string { return "smol/go:" + goVersion }
 
 // Make makes the builder image for spec and loads it into the engine, a
 // path to (or the name on PATH of) the docker or podman command. It finds
-// the toolchain as Toolchain does (for spec.Arch), writes the archive with
+// the toolchain with toolchain.Find (for spec.Arch), writes the archive with
 // WriteArchive to a temporary file, which it removes afterwards, runs
 // `<engine> load -i <file>` and asks the engine for the ID of spec.Tag.
 // A tag that named another image is moved to the new one.
@@ -152,10 +154,11 @@ func Make(ctx context.Context, engine string, spec Spec, stderr io.Writer) (Imag
 		stderr = io.Discard
 	}
 	start := time.Now()
-	goroot, source, err := toolchain(ctx, spec.GoVersion, spec.Arch, stderr)
+	tc, err := toolchain.Find(ctx, spec.GoVersion, "linux", spec.Arch, stderr)
 	if err != nil {
 		return ImageInfo{}, err
 	}
+	goroot, source := tc.GOROOT, tc.Source
 	fmt.Fprintf(stderr, "builder image: go%s linux/%s from %s (%.1fs)\n",
 		spec.GoVersion, spec.Arch, source, time.Since(start).Seconds())
 
@@ -235,8 +238,6 @@ func output(cmd *exec.Cmd, stderr io.Writer) ([]byte, error) {
 }
 
 var (
-	// goVersionRE matches toolchain versions; see checkGoVersion.
-	goVersionRE = regexp.MustCompile(`^1\.[0-9]+(\.[0-9]+|(rc|beta)[1-9][0-9]*)$`)
 	// tagRE is the reference grammar of distribution/reference (an optional
 	// registry host, which has a dot or a port or is localhost, then
 	// lower-case name components with separators) with the tag required.
@@ -257,8 +258,8 @@ var ErrSpec = errors.New("invalid builder image spec")
 // checkGoVersion accepts toolchain versions: releases (1.26.8) and
 // prereleases (1.27rc1), not language versions (1.26).
 func checkGoVersion(v string) error {
-	if !goVersionRE.MatchString(v) {
-		return fmt.Errorf("%w: Go version %q: want a toolchain version such as 1.26.8, without the go prefix", ErrSpec, v)
+	if err := toolchain.CheckVersion(v); err != nil {
+		return fmt.Errorf("%w: %w", ErrSpec, err)
 	}
 	return nil
 }

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/toolchain"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -92,7 +94,7 @@ func hostArchive(t *testing.T) (goroot, archive string, info ImageInfo) {
 			host.err = err
 			return
 		}
-		v, err := hostGo(ctx, goCmd)
+		v, err := toolchain.HostGo(ctx, goCmd)
 		if err != nil {
 			host.err = err
 			return

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/toolchain"
 )
 
 // TestMakeDocker makes the builder image with docker from the host GOROOT
@@ -66,7 +68,7 @@ func TestMakeDockerOtherArch(t *testing.T) {
 		need(t, "module proxy unreachable? %v", err)
 	}
 	t.Logf("Make (cold: download into an empty module cache) took %v", time.Since(start).Round(time.Millisecond))
-	if want := toolchainModule(v, arch) + " h1:"; !strings.HasPrefix(info.Source, want) {
+	if want := toolchain.Module(v, "linux", arch) + " h1:"; !strings.HasPrefix(info.Source, want) {
 		t.Errorf("Source = %q, want %q...", info.Source, want)
 	}
 	out, err := exec.CommandContext(ctx, docker, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", spec.Tag).CombinedOutput()
@@ -180,7 +182,7 @@ func checkImage(t *testing.T, ctx context.Context, engine string, info ImageInfo
 		native := filepath.Join(t.TempDir(), "hello")
 		cmd := exec.CommandContext(ctx, "go", append(flags, native, ".")...)
 		cmd.Dir = src
-		cmd.Env = append(goEnv(os.Environ()), "CGO_ENABLED=0")
+		cmd.Env = append(toolchain.Env(os.Environ()), "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("native go build: %v\n%s", err, b)
 		}

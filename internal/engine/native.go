@@ -1,13 +1,9 @@
 package engine
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
@@ -51,18 +47,4 @@ func (n *Native) Run(ctx context.Context, s plan.Step, stdout, stderr io.Writer)
 	env := append([]string{"PATH=" + n.path()}, s.Env...)
 	argv := append([]string{n.Go}, s.Args[1:]...)
 	return run(ctx, argv, env, s.Dir, n.As, s.Interactive, stdout, stderr, nil)
-}
-
-// GoVersion reports the version of the go command at gobin, asked with
-// GOTOOLCHAIN=local so that the answer is this toolchain's and not one it
-// would switch to.
-func GoVersion(ctx context.Context, gobin string) (string, error) {
-	var out, errBuf bytes.Buffer
-	cmd := exec.CommandContext(ctx, gobin, "env", "GOVERSION")
-	cmd.Env = []string{"PATH=" + filepath.Dir(gobin) + ":/usr/bin:/bin", "GOTOOLCHAIN=local", "GOENV=off", "HOME=/nonexistent", "GOCACHE=off"}
-	cmd.Stdout, cmd.Stderr = &out, &errBuf
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s env GOVERSION: %v: %s", gobin, err, strings.TrimSpace(errBuf.String()))
-	}
-	return strings.TrimSpace(out.String()), nil
 }

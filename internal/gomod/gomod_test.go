@@ -54,6 +54,52 @@ func TestPin(t *testing.T) {
 	}
 }
 
+// TestPinWith is the rule for a version pinned outside go.mod (--go,
+// SMOL_GO): exact releases only, never older than the go directive, and
+// winning over the toolchain directive.
+func TestPinWith(t *testing.T) {
+	tests := []struct {
+		name    string
+		gomod   string
+		pin     string
+		want    string
+		wantErr string
+	}{
+		{"library with only a language version", "module x\ngo 1.21\n", "1.26.8", "1.26.8", ""},
+		{"same minor as the language version", "module x\ngo 1.26\n", "1.26.0", "1.26.0", ""},
+		{"prerelease of the language version", "module x\ngo 1.27\n", "1.27rc1", "1.27rc1", ""},
+		{"over the toolchain directive", "module x\ngo 1.25\ntoolchain go1.26.1\n", "1.25.7", "1.25.7", ""},
+		{"exact go line equal", "module x\ngo 1.26.8\n", "1.26.8", "1.26.8", ""},
+		{"no go directive", "module x\n", "1.26.8", "1.26.8", ""},
+		{"no pin keeps go.mod's", "module x\ngo 1.26\ntoolchain go1.26.8\n", "", "1.26.8", ""},
+		{"language version newer than the pin", "module x\ngo 1.27\n", "1.26.8", "", "go.mod says go 1.27 but --go pins 1.26.8: the module needs Go 1.27 or newer"},
+		{"exact go line newer by a patch", "module x\ngo 1.26.9\n", "1.26.8", "", "go.mod says go 1.26.9 but --go pins 1.26.8"},
+		{"release candidate older than the release", "module x\ngo 1.27.0\n", "1.27rc2", "", "go.mod says go 1.27.0 but --go pins 1.27rc2"},
+		{"language version as pin", "module x\ngo 1.21\n", "1.26", "", `--go "1.26": want an exact Go release such as 1.26.8`},
+		{"go prefix", "module x\ngo 1.21\n", "go1.26.8", "", `--go "go1.26.8": want an exact Go release`},
+		{"garbage", "module x\ngo 1.21\n", "latest", "", `--go "latest"`},
+		{"vague go line without a pin mentions --go", "module x\ngo 1.21\n", "", "", "--go 1.21.N"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Parse([]byte(tt.gomod))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.PinWith(tt.pin)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("PinWith(%q) = %q, %v; want an error containing %q", tt.pin, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("PinWith(%q) = %q, %v; want %q", tt.pin, got, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestReadModule(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module \"example.com/a/v2\"\ngo 1.26.8\n"), 0o644)

@@ -34,11 +34,14 @@ const (
 
 // Manifest records one smol build.
 type Manifest struct {
-	Schema     string      `json:"schema"`
-	Tool       Tool        `json:"tool"`
-	Engine     string      `json:"engine"`
-	Image      Image       `json:"image"`
-	GoVersion  string      `json:"go_version"`
+	Schema    string `json:"schema"`
+	Tool      Tool   `json:"tool"`
+	Engine    string `json:"engine"`
+	Image     Image  `json:"image"`
+	GoVersion string `json:"go_version"`
+	// GoPin is the version pinned outside go.mod (smol's --go or SMOL_GO),
+	// which verify rebuilds with; empty when go.mod chose the toolchain.
+	GoPin      string      `json:"go_pin,omitempty"`
 	Module     string      `json:"module"`
 	Source     source.Info `json:"source"`
 	Packages   []string    `json:"packages"`
@@ -123,6 +126,9 @@ func Parse(data []byte) (Manifest, error) {
 	}
 	if m.Schema != Schema {
 		return Manifest{}, fmt.Errorf("%w: schema %q, this smol reads %q", ErrInvalid, m.Schema, Schema)
+	}
+	if m.GoPin != "" && m.GoPin != m.GoVersion {
+		return Manifest{}, fmt.Errorf("%w: go_pin %q differs from go_version %q", ErrInvalid, m.GoPin, m.GoVersion)
 	}
 	if len(m.Outputs) == 0 {
 		return Manifest{}, fmt.Errorf("%w: no outputs", ErrInvalid)

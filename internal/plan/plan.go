@@ -31,6 +31,9 @@ type Options struct {
 	CacheDir   string   // host directory for the caches of this toolchain; required
 	OutDir     string   // host directory for outputs; default <module>/dist
 	UID, GID   int      // who the build runs as, and who owns what it writes
+	// GoPin is the Go release to build with instead of the one go.mod
+	// pins (smol's --go, SMOL_GO); see gomod.Module.PinWith for the rule.
+	GoPin string
 
 	// Proxy holds the module download settings for the dependency step
 	// (GOPROXY, GOSUMDB, GOPRIVATE, GONOPROXY, GONOSUMDB, GOINSECURE), usually
@@ -45,6 +48,7 @@ type Plan struct {
 	Module     gomod.Module
 	Source     source.Info
 	GoVersion  string // exact toolchain, e.g. "1.26.8"
+	GoPin      string // GoVersion when the user pinned it outside go.mod, else ""
 	Image      string
 	Packages   []string
 	Platforms  []Platform
@@ -69,7 +73,9 @@ var Knobs = []string{
 	"GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM",
 }
 
-var proxyVars = []string{"GOINSECURE", "GONOPROXY", "GONOSUMDB", "GOPRIVATE", "GOPROXY", "GOSUMDB"}
+// ProxyVars are the module download settings the dependency step takes from
+// the caller's environment (Options.Proxy), sorted.
+var ProxyVars = []string{"GOINSECURE", "GONOPROXY", "GONOSUMDB", "GOPRIVATE", "GOPROXY", "GOSUMDB"}
 
 var (
 	symbolRE  = regexp.MustCompile(`^[A-Za-z0-9_./-]+\.[A-Za-z_][A-Za-z0-9_]*$`)
@@ -80,7 +86,7 @@ var (
 // New decides a Plan. It checks everything that can be checked without a
 // toolchain, so that bad input fails before any container starts.
 func New(mod gomod.Module, src source.Info, o Options) (Plan, error) {
-	pin, err := mod.Pin()
+	pin, err := mod.PinWith(o.GoPin)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -88,6 +94,7 @@ func New(mod gomod.Module, src source.Info, o Options) (Plan, error) {
 		Module:     mod,
 		Source:     src,
 		GoVersion:  pin,
+		GoPin:      o.GoPin,
 		Image:      o.Image,
 		Packages:   o.Packages,
 		Version:    o.Version,
@@ -138,7 +145,7 @@ func New(mod gomod.Module, src source.Info, o Options) (Plan, error) {
 			p.Tags = append(p.Tags, t)
 		}
 	}
-	p.LDFlags = "-s -w -buildid= -X " + p.VersionVar + "=" + p.Version
+	p.LDFlags = ldflagsPrefix(p.VersionVar, p.Version)
 	if o.LDFlags != "" {
 		p.LDFlags += " " + o.LDFlags
 	}
@@ -155,7 +162,7 @@ func New(mod gomod.Module, src source.Info, o Options) (Plan, error) {
 			p.Knobs = append(p.Knobs, k+"="+v)
 		}
 	}
-	for _, k := range proxyVars {
+	for _, k := range ProxyVars {
 		if v := o.Proxy[k]; v != "" {
 			p.Proxy = append(p.Proxy, k+"="+v)
 		}

@@ -1,7 +1,10 @@
-// Package verify proves that a smol build is reproducible: it rebuilds
-// every output listed in a manifest from a clean copy of the source, at
-// another absolute path, with empty caches, as another user where it can,
-// and compares the bytes with SHA256SUMS.
+// Package verify proves that a smol build is reproducible and that the
+// files in the output directory are the ones it built: it hashes every
+// output in the output directory and compares it with SHA256SUMS, then
+// rebuilds every output listed in the manifest from a clean copy of the
+// source, at another absolute path, with empty caches, as another user where
+// it can, and compares the bytes with SHA256SUMS too. An output passes only
+// when both agree: a PASS is about the file the user will ship.
 //
 // Like gorebuild, the log is the report: every output of every variation
 // ends PASS, FAIL or SKIP, and the same records become the JSON report. A
@@ -19,9 +22,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gohttp-smol/gohttp-smol/internal/build"
 	"github.com/gohttp-smol/gohttp-smol/internal/gomod"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
+	"github.com/gohttp-smol/gohttp-smol/internal/setup"
 	"github.com/gohttp-smol/gohttp-smol/internal/source"
 )
 
@@ -60,57 +65,93 @@ type Record struct {
 	GotSize   int64  `json:"got_size,omitempty"`
 	Status    string `json:"status"`
 	Rebuilt   string `json:"rebuilt,omitempty"` // path of the differing rebuild
+	// Reason says why a record failed when the hashes alone do not: the
+	// file is missing from the output directory, or the rebuild matches
+	// SHA256SUMS but the shipped file does not.
+	Reason string `json:"reason,omitempty"`
 }
 
-// OK reports whether every record passed and at least one variation ran.
+// Shipped is the name of the check of the files in the output directory
+// against SHA256SUMS; it comes first in a Report, before the rebuilds.
+const Shipped = "dist"
+
+// OK reports whether every record passed and at least one rebuild ran.
 func (r Report) OK() bool {
 	ran := false
 	for _, v := range r.Variations {
 		if v.Status == Fail {
 			return false
 		}
-		ran = ran || v.Status == Pass
+		ran = ran || v.Status == Pass && v.Name != Shipped
 	}
 	return ran
 }
 
-// Rebuild builds p for one variation and returns its manifest. The CLI
-// supplies it, choosing the executor and image for the variation name.
-// ErrSkip in the returned error chain makes the variation SKIP instead of
-// FAIL: it could not run here (no matching toolchain, image absent).
-type Rebuild func(ctx context.Context, variation string, p plan.Plan) (manifest.Manifest, error)
+// Variant is one way of rebuilding, as data: the engine and image to
+// rebuild with, chosen as smol build chooses them (package setup).
+type Variant struct {
+	Name   string       // in the log and the report: "container", "native", "image:REF"
+	Choice setup.Choice // the engine and image
+	// Extra marks a variant asked for on top of the recorded way of
+	// building (--native, --image): when it cannot be set up here (no
+	// engine, no toolchain, image absent) it is SKIP with the reason, not
+	// FAIL.
+	Extra bool
+}
 
 // ErrSkip marks a variation that cannot run on this host.
 var ErrSkip = errors.New("cannot run here")
 
 // Options control Run.
 type Options struct {
-	ModuleDir  string   // the module whose outputs are verified
-	OutDir     string   // where manifest.json and SHA256SUMS are
-	Variations []string // "container" first, then "native", "image:REF", ...
+	ModuleDir string // the module whose outputs are verified
+	OutDir    string // where the outputs, manifest.json and SHA256SUMS are
+	// Manifest and Sums are OutDir's manifest and SHA256SUMS, as Load
+	// returns them.
+	Manifest manifest.Manifest
+	Sums     map[string]string
+	Variants []Variant // the recorded way first, then extras
 	// UID and GID run the rebuilds: a user other than the one who built,
 	// where smol can switch (it runs as root).
-	UID, GID    int
-	ToolVersion string
-	ScratchDir  string    // parent of the scratch tree; default os.TempDir()
-	Log         io.Writer // the PASS/FAIL/SKIP log
+	UID, GID   int
+	ScratchDir string    // parent of the scratch tree; default os.TempDir()
+	Log        io.Writer // the PASS/FAIL/SKIP log
 }
 
 // Run verifies the outputs in o.OutDir. Checks that need no rebuild come
-// first, so that a bad manifest or a changed tree is reported at once.
-func Run(ctx context.Context, o Options, rebuild Rebuild) (Report, error) {
-	m, sums, err := Load(o.OutDir, o.ToolVersion)
-	if err != nil {
-		return Report{}, err
-	}
+// first, so that a bad manifest, a changed tree or a file in the output
+// directory that differs from SHA256SUMS is reported at once.
+func Run(ctx context.Context, o Options) (Report, error) {
+	m, sums := o.Manifest, o.Sums
 	rep := Report{Module: m.Module, Revision: m.Source.Revision, Version: m.Version}
 	if err := checkSource(ctx, o.ModuleDir, m); err != nil {
 		return rep, err
 	}
-	opts, err := optionsFrom(m)
+	opts, err := plan.OptionsFrom(m)
 	if err != nil {
-		return rep, err
+		return rep, fmt.Errorf("refusing to verify: %w", err)
 	}
+
+	start := time.Now()
+	shipped := checkShipped(o.OutDir, m, sums)
+	res := Variation{Name: Shipped, Status: Pass}
+	bad := map[string]string{} // output name -> what is wrong with the shipped file
+	for _, r := range shipped {
+		switch {
+		case r.Status == Pass:
+		case r.Got == "" && strings.HasPrefix(r.Reason, "missing"):
+			res.Status, bad[r.Name] = Fail, "is missing"
+		case r.Got == "":
+			res.Status, bad[r.Name] = Fail, "cannot be read"
+		default:
+			res.Status, bad[r.Name] = Fail, "differs"
+		}
+		logRecord(o.Log, o.OutDir, r)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	fmt.Fprintf(o.Log, "smol: verify %-18s %s %6.1fs\n", Shipped, res.Status, res.Seconds)
+	rep.Variations = append(rep.Variations, res)
+	rep.Outputs = append(rep.Outputs, shipped...)
 
 	parent := o.ScratchDir
 	if parent == "" {
@@ -135,10 +176,10 @@ func Run(ctx context.Context, o Options, rebuild Rebuild) (Report, error) {
 	}()
 	os.Chmod(scratch, 0o755)
 
-	for _, v := range o.Variations {
+	for _, v := range o.Variants {
 		start := time.Now()
-		res := Variation{Name: v}
-		recs, kept, err := rebuildOne(ctx, o, m, sums, opts, scratch, v, rebuild)
+		res := Variation{Name: v.Name}
+		recs, kept, err := rebuildOne(ctx, o, m, sums, bad, opts, scratch, v)
 		res.Seconds = time.Since(start).Seconds()
 		switch {
 		case ctx.Err() != nil:
@@ -146,12 +187,12 @@ func Run(ctx context.Context, o Options, rebuild Rebuild) (Report, error) {
 		case errors.Is(err, ErrSkip):
 			res.Status, res.Reason = Skip, err.Error()
 			for _, o := range m.Outputs {
-				recs = append(recs, Record{Name: o.Name, Variation: v, Expected: o.SHA256, Size: o.Size, Status: Skip})
+				recs = append(recs, Record{Name: o.Name, Variation: v.Name, Expected: o.SHA256, Size: o.Size, Status: Skip})
 			}
 		case err != nil:
 			res.Status, res.Reason = Fail, err.Error()
 			for _, o := range m.Outputs {
-				recs = append(recs, Record{Name: o.Name, Variation: v, Expected: o.SHA256, Size: o.Size, Status: Fail})
+				recs = append(recs, Record{Name: o.Name, Variation: v.Name, Expected: o.SHA256, Size: o.Size, Status: Fail})
 			}
 		default:
 			res.Status = Pass
@@ -163,12 +204,12 @@ func Run(ctx context.Context, o Options, rebuild Rebuild) (Report, error) {
 		}
 		keep = keep || kept
 		for _, r := range recs {
-			logRecord(o.Log, r)
+			logRecord(o.Log, o.OutDir, r)
 		}
 		if res.Reason != "" {
-			fmt.Fprintf(o.Log, "%s %s: %s\n", res.Status, v, res.Reason)
+			fmt.Fprintf(o.Log, "%s %s: %s\n", res.Status, v.Name, res.Reason)
 		}
-		fmt.Fprintf(o.Log, "smol: verify %-18s %s %6.1fs\n", v, res.Status, res.Seconds)
+		fmt.Fprintf(o.Log, "smol: verify %-18s %s %6.1fs\n", v.Name, res.Status, res.Seconds)
 		rep.Variations = append(rep.Variations, res)
 		rep.Outputs = append(rep.Outputs, recs...)
 	}
@@ -183,26 +224,58 @@ func Run(ctx context.Context, o Options, rebuild Rebuild) (Report, error) {
 	return rep, nil
 }
 
-func logRecord(w io.Writer, r Record) {
-	switch r.Status {
-	case Pass:
+func logRecord(w io.Writer, outDir string, r Record) {
+	shipped := filepath.Join(filepath.Base(outDir), r.Name)
+	switch {
+	case r.Status == Pass && r.Variation == Shipped:
+		fmt.Fprintf(w, "PASS %s [%s] %s matches SHA256SUMS\n", r.Name, r.Variation, shipped)
+	case r.Status == Pass:
 		fmt.Fprintf(w, "PASS %s [%s] sha256 %s\n", r.Name, r.Variation, r.Got)
-	case Fail:
-		if r.Got == "" {
-			fmt.Fprintf(w, "FAIL %s [%s] not rebuilt\n", r.Name, r.Variation)
-			return
-		}
-		fmt.Fprintf(w, "FAIL %s [%s] expected sha256 %s (%d bytes), rebuilt %s (%d bytes)\n", r.Name, r.Variation, r.Expected, r.Size, r.Got, r.GotSize)
-	default:
+	case r.Status == Skip:
 		fmt.Fprintf(w, "SKIP %s [%s]\n", r.Name, r.Variation)
+	case r.Reason != "":
+		fmt.Fprintf(w, "FAIL %s [%s] %s\n", r.Name, r.Variation, r.Reason)
+	case r.Got == "":
+		fmt.Fprintf(w, "FAIL %s [%s] not rebuilt\n", r.Name, r.Variation)
+	case r.Variation == Shipped:
+		fmt.Fprintf(w, "FAIL %s [%s] %s has sha256 %s (%d bytes), SHA256SUMS says %s (%d bytes): it is not the file smol built\n", r.Name, r.Variation, shipped, r.Got, r.GotSize, r.Expected, r.Size)
+	default:
+		fmt.Fprintf(w, "FAIL %s [%s] expected sha256 %s (%d bytes), rebuilt %s (%d bytes)\n", r.Name, r.Variation, r.Expected, r.Size, r.Got, r.GotSize)
 	}
+}
+
+// checkShipped hashes every output SHA256SUMS lists that is in outDir and
+// compares it with its line there. A listed output that is missing fails
+// too, as it does for sha256sum -c: the set the user ships is incomplete.
+func checkShipped(outDir string, m manifest.Manifest, sums map[string]string) []Record {
+	var recs []Record
+	for _, want := range m.Outputs {
+		r := Record{Name: want.Name, Variation: Shipped, Expected: sums[want.Name], Size: want.Size}
+		got, size, err := manifest.HashFile(filepath.Join(outDir, want.Name))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			r.Status, r.Reason = Fail, fmt.Sprintf("missing from %s, which SHA256SUMS and the manifest list: run \"smol build\" again to restore it", filepath.Base(outDir))
+		case err != nil:
+			r.Status, r.Reason = Fail, fmt.Sprintf("cannot be read: %v", err)
+		default:
+			r.Got, r.GotSize, r.Status = got, size, Pass
+			if got != r.Expected {
+				r.Status = Fail
+			}
+		}
+		recs = append(recs, r)
+	}
+	return recs
 }
 
 // rebuildOne copies the source, plans the same build in the copy with fresh
 // caches, runs it and compares. kept reports that differing rebuilds were
 // left in the scratch tree for inspection.
-func rebuildOne(ctx context.Context, o Options, m manifest.Manifest, sums map[string]string, opts plan.Options, scratch, v string, rebuild Rebuild) (recs []Record, kept bool, err error) {
-	slug := strings.NewReplacer(":", "-", "/", "-").Replace(v)
+//
+// A record passes only when the rebuild matches SHA256SUMS and the output
+// is not among bad, the outputs whose shipped file differs or is missing.
+func rebuildOne(ctx context.Context, o Options, m manifest.Manifest, sums map[string]string, bad map[string]string, opts plan.Options, scratch string, v Variant) (recs []Record, kept bool, err error) {
+	slug := strings.NewReplacer(":", "-", "/", "-").Replace(v.Name)
 	// A deep, different path: -trimpath must make it irrelevant.
 	src := filepath.Join(scratch, slug, "elsewhere", filepath.Base(o.ModuleDir))
 	if err := copySource(ctx, o.ModuleDir, o.OutDir, m, src); err != nil {
@@ -227,7 +300,14 @@ func rebuildOne(ctx context.Context, o Options, m manifest.Manifest, sums map[st
 			return nil, false, err
 		}
 	}
-	got, err := rebuild(ctx, v, p)
+	ready, err := setup.Prepare(ctx, v.Choice, p, o.Log)
+	if err != nil {
+		if v.Extra && ctx.Err() == nil {
+			return nil, false, fmt.Errorf("%w: %v", ErrSkip, err)
+		}
+		return nil, false, err
+	}
+	got, err := build.Run(ctx, p, ready.Executor, ready.Host, ready.Record, o.Log, o.Log)
 	if err != nil {
 		return nil, false, err
 	}
@@ -236,11 +316,14 @@ func rebuildOne(ctx context.Context, o Options, m manifest.Manifest, sums map[st
 		byName[out.Name] = out
 	}
 	for _, want := range m.Outputs {
-		r := Record{Name: want.Name, Variation: v, Expected: sums[want.Name], Size: want.Size}
+		r := Record{Name: want.Name, Variation: v.Name, Expected: sums[want.Name], Size: want.Size}
 		g, ok := byName[want.Name]
 		switch {
 		case !ok:
 			r.Status = Fail
+		case g.SHA256 == r.Expected && bad[want.Name] != "":
+			r.Status, r.Got, r.GotSize = Fail, g.SHA256, g.Size
+			r.Reason = fmt.Sprintf("rebuilt sha256 %s matches SHA256SUMS, but %s %s (see [%s])", g.SHA256, filepath.Join(filepath.Base(o.OutDir), want.Name), bad[want.Name], Shipped)
 		case g.SHA256 == r.Expected:
 			r.Status, r.Got, r.GotSize = Pass, g.SHA256, g.Size
 		default:
@@ -284,30 +367,6 @@ func Load(outDir, toolVersion string) (manifest.Manifest, map[string]string, err
 		}
 	}
 	return m, sums, nil
-}
-
-// optionsFrom recovers the user's build options from a manifest.
-func optionsFrom(m manifest.Manifest) (plan.Options, error) {
-	prefix := "-s -w -buildid= -X " + m.VersionVar + "=" + m.Version
-	if !strings.HasPrefix(m.LDFlags, prefix) {
-		return plan.Options{}, fmt.Errorf("refusing to verify: %w: ldflags %q do not start with smol's %q", manifest.ErrInvalid, m.LDFlags, prefix)
-	}
-	var knobs []string
-	for _, kv := range m.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		if v != "" && slices.Contains(plan.Knobs, k) {
-			knobs = append(knobs, kv)
-		}
-	}
-	return plan.Options{
-		Packages:   m.Packages,
-		Platforms:  strings.Join(m.Platforms, ","),
-		VersionVar: m.VersionVar,
-		Version:    m.Version,
-		Tags:       strings.Join(m.Tags, ","),
-		LDFlags:    strings.TrimPrefix(strings.TrimPrefix(m.LDFlags, prefix), " "),
-		Env:        knobs,
-	}, nil
 }
 
 // checkSource compares the checkout with the manifest's revision before

@@ -66,22 +66,65 @@ func TestUntarRefusesEscapes(t *testing.T) {
 	}
 }
 
-func TestOptionsFrom(t *testing.T) {
-	m := manifest.Manifest{
-		Packages: []string{"./cmd/a"}, Platforms: []string{"linux/amd64", "linux/arm64"}, Version: "v1", VersionVar: "main.version",
-		Tags: []string{"netgo"}, LDFlags: "-s -w -buildid= -X main.version=v1 -X main.commit=abc",
-		Env: []string{"CGO_ENABLED=0", "GOAMD64=v3", "GOARM64="},
+// TestCheckShipped: every output in the output directory is hashed and
+// compared with SHA256SUMS; a changed or missing file fails by name.
+func TestCheckShipped(t *testing.T) {
+	dist := filepath.Join(t.TempDir(), "dist")
+	os.MkdirAll(dist, 0o755)
+	files := map[string]string{"a_linux_amd64": "binary a", "b_linux_arm64": "binary b", "c_linux_amd64": "binary c"}
+	var m manifest.Manifest
+	sums := map[string]string{}
+	for _, name := range []string{"a_linux_amd64", "b_linux_arm64", "c_linux_amd64"} {
+		p := filepath.Join(dist, name)
+		os.WriteFile(p, []byte(files[name]), 0o755)
+		sum, size, err := manifest.HashFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Outputs = append(m.Outputs, manifest.Output{Name: name, SHA256: sum, Size: size})
+		sums[name] = sum
 	}
-	o, err := optionsFrom(m)
-	if err != nil {
-		t.Fatal(err)
+	// Flip one byte of b; remove c.
+	os.WriteFile(filepath.Join(dist, "b_linux_arm64"), []byte("binary B"), 0o755)
+	os.Remove(filepath.Join(dist, "c_linux_amd64"))
+
+	recs := checkShipped(dist, m, sums)
+	var log bytes.Buffer
+	for _, r := range recs {
+		logRecord(&log, dist, r)
 	}
-	if o.Platforms != "linux/amd64,linux/arm64" || o.Tags != "netgo" || o.LDFlags != "-X main.commit=abc" || len(o.Env) != 1 || o.Env[0] != "GOAMD64=v3" {
-		t.Errorf("optionsFrom = %+v", o)
+	want := map[string]string{"a_linux_amd64": Pass, "b_linux_arm64": Fail, "c_linux_amd64": Fail}
+	for _, r := range recs {
+		if r.Variation != Shipped || r.Status != want[r.Name] {
+			t.Errorf("record %+v, want status %s", r, want[r.Name])
+		}
 	}
-	m.LDFlags = "-X main.version=v1"
-	if _, err := optionsFrom(m); !errors.Is(err, manifest.ErrInvalid) {
-		t.Errorf("ldflags without smol's prefix: %v", err)
+	for _, line := range []string{
+		"PASS a_linux_amd64 [dist] dist/a_linux_amd64 matches SHA256SUMS\n",
+		"FAIL b_linux_arm64 [dist] dist/b_linux_arm64 has sha256 ",
+		"SHA256SUMS says " + sums["b_linux_arm64"],
+		"FAIL c_linux_amd64 [dist] missing from dist, which SHA256SUMS and the manifest list",
+	} {
+		if !strings.Contains(log.String(), line) {
+			t.Errorf("log lacks %q:\n%s", line, log.String())
+		}
+	}
+}
+
+// TestReportOKNeedsARebuild: the check of the shipped files alone proves
+// nothing about reproducibility.
+func TestReportOKNeedsARebuild(t *testing.T) {
+	r := Report{Variations: []Variation{{Name: Shipped, Status: Pass}, {Name: "container", Status: Skip}}}
+	if r.OK() {
+		t.Error("OK with only the shipped files checked")
+	}
+	r.Variations[1].Status = Pass
+	if !r.OK() {
+		t.Error("not OK with the shipped files and a rebuild passing")
+	}
+	r.Variations[0].Status = Fail
+	if r.OK() {
+		t.Error("OK with a shipped file failing")
 	}
 }
 

@@ -1,0 +1,197 @@
+// Package setup readies the environment a plan runs in: it turns the
+// user's choice of engine and builder image into an executor that can run
+// the plan's steps now, and the record of what it chose (the image
+// reference and the ID that runs) for the manifest. smol build, test, shell
+// and every variation of smol verify start here, so they all choose the
+// same way:
+//
+//   - The engine: --engine (SMOL_ENGINE) when given, else docker, else
+//     podman, whichever is on PATH (engine.Find).
+//   - native: the pinned toolchain from toolchain.Find (the host's GOROOT
+//     when the go on PATH is exactly the pin, else the toolchain module the
+//     go command downloads and checksum-verifies). Never another version.
+//   - docker or podman: the image the user named must be in the engine's
+//     store or pullable. The default image (golang:<pin>) may instead be
+//     smol's own smol/go:<pin>, used when present, and made from the
+//     pinned toolchain (builderimage.Make) when neither can be had.
+//
+// Whatever image is chosen, the executor runs its ID, not its tag: a tag
+// moved by another process while the build runs cannot change what builds.
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/build"
+	"github.com/gohttp-smol/gohttp-smol/internal/builderimage"
+	"github.com/gohttp-smol/gohttp-smol/internal/engine"
+	"github.com/gohttp-smol/gohttp-smol/internal/plan"
+	"github.com/gohttp-smol/gohttp-smol/internal/toolchain"
+)
+
+// Choice is how the user asked to build, beyond the plan.
+type Choice struct {
+	// Engine is "docker", "podman", "native", or "" for docker, else
+	// podman, whichever is on PATH.
+	Engine string
+	// Image is the builder image; "" means the plan's (golang:<pin> unless
+	// the user named one). Explicit says the user named it: then it must be
+	// present or pullable, and smol's own image is never used instead.
+	Image    string
+	Explicit bool
+	// DepsNetwork is the container network of the dependency step ("" for
+	// the engine's default).
+	DepsNetwork string
+	// DryRun readies the executor only to print commands: the image is
+	// neither looked up, pulled nor made. (The native engine still finds
+	// its toolchain, since the commands name its go.)
+	DryRun bool
+	// ToolVersion is smol's version, for the record.
+	ToolVersion string
+}
+
+// Ready is a prepared build environment.
+type Ready struct {
+	Executor engine.Executor
+	// Host is the host side of the executor's layout; Host.Out is the
+	// scratch directory the build writes into (see ScratchDir).
+	Host   plan.Layout
+	Record build.Record
+}
+
+// ScratchDir is the directory inside p.OutDir that this process's build
+// steps write into before the outputs are checked and moved into place.
+func ScratchDir(p plan.Plan) string {
+	return filepath.Join(p.OutDir, ".smol-"+strconv.Itoa(os.Getpid()))
+}
+
+// Prepare readies the environment for p as c asks, and says what it chose
+// in one line on log (the go command's download messages, or the image's
+// making, pass through to log too). Errors say what to do: install an
+// engine, start its daemon, pull or make the image.
+func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, error) {
+	kind, _, err := engine.Find(c.Engine)
+	if err != nil {
+		return Ready{}, err
+	}
+	r := Ready{Host: p.HostLayout(ScratchDir(p)), Record: build.Record{ToolVersion: c.ToolVersion}}
+	if kind == "native" {
+		n, err := native(ctx, p, r.Host, log)
+		if err != nil {
+			return Ready{}, err
+		}
+		r.Executor = n
+		return r, nil
+	}
+	ref := c.Image
+	if ref == "" {
+		ref = p.Image
+	}
+	var ca string
+	if _, err := os.Stat(engine.HostCABundle); err == nil {
+		ca = engine.HostCABundle
+	}
+	x := &engine.Container{
+		CABundle: ca,
+		NoFile:   engine.NoFileLimit(),
+		Rootless: kind == "podman" && os.Getuid() != 0,
+		Kind:     kind,
+		// The CLI by name, as found on PATH: the command --dry-run
+		// prints is then one to paste anywhere.
+		Bin:         kind,
+		Image:       ref,
+		Host:        r.Host,
+		UID:         p.UID,
+		GID:         p.GID,
+		Prefix:      "smol-" + strconv.Itoa(os.Getpid()),
+		DepsNetwork: c.DepsNetwork,
+	}
+	r.Executor = x
+	if c.DryRun {
+		return r, nil
+	}
+	ref, id, err := resolveImage(ctx, x, ref, c.Explicit, p.GoVersion, log)
+	if err != nil {
+		return Ready{}, err
+	}
+	x.Image = id
+	r.Record.ImageRef, r.Record.ImageID = ref, id
+	fmt.Fprintf(log, "smol: image %s %s, go%s, engine %s\n", ref, shortID(id), p.GoVersion, kind)
+	return r, nil
+}
+
+// native readies the native executor with the pinned toolchain.
+func native(ctx context.Context, p plan.Plan, host plan.Layout, log io.Writer) (*engine.Native, error) {
+	tc, err := toolchain.Find(ctx, p.GoVersion, "", "", log)
+	if err != nil {
+		return nil, fmt.Errorf("engine native: %w (or use --engine docker)", err)
+	}
+	n := &engine.Native{Go: tc.Go(), Host: host}
+	// A plan for another user (smol verify run as root) runs as that user,
+	// unless the toolchain was downloaded: it then lives in the caller's
+	// module cache, which the other user may not reach.
+	if (p.UID != os.Getuid() || p.GID != os.Getgid()) && tc.Host {
+		n.As = &syscall.Credential{Uid: uint32(p.UID), Gid: uint32(p.GID)}
+	}
+	fmt.Fprintf(log, "smol: toolchain go%s from %s, engine native\n", tc.Version, tc.Source)
+	return n, nil
+}
+
+// resolveImage makes sure the builder image is in the engine's store and
+// returns the reference used and its ID. Unless explicit, it falls back to
+// smol's own smol/go:<version> image, making it from the pinned toolchain
+// when ref cannot be pulled.
+func resolveImage(ctx context.Context, c *engine.Container, ref string, explicit bool, goVersion string, log io.Writer) (string, string, error) {
+	id, err := c.ImageID(ctx, ref)
+	if err != nil || id != "" {
+		return ref, id, err
+	}
+	own := builderimage.DefaultTag(goVersion)
+	if !explicit && own != ref {
+		if id, err = c.ImageID(ctx, own); err != nil || id != "" {
+			if id != "" {
+				fmt.Fprintf(log, "smol: image %s not present; using %s %s\n", ref, own, shortID(id))
+			}
+			return own, id, err
+		}
+	}
+	fmt.Fprintf(log, "smol: image %s not present; pulling\n", ref)
+	pullErr := c.Pull(ctx, ref, log)
+	if pullErr == nil {
+		id, err = c.ImageID(ctx, ref)
+		if err == nil && id == "" {
+			err = fmt.Errorf("image %s: pulled, but %s does not list it", ref, c.Kind)
+		}
+		return ref, id, err
+	}
+	if errors.Is(pullErr, engine.ErrDaemon) || ctx.Err() != nil {
+		return "", "", pullErr
+	}
+	if explicit {
+		return "", "", fmt.Errorf("image %s is not present and cannot be pulled (%v): load it, or run \"smol image\" and build with --image %s", ref, pullErr, own)
+	}
+	fmt.Fprintf(log, "smol: cannot pull %s; making %s from the go%s toolchain (see \"smol image\")\n", ref, own, goVersion)
+	info, err := builderimage.Make(ctx, c.Bin, builderimage.Spec{GoVersion: goVersion, Tag: own, Arch: runtime.GOARCH}, log)
+	if err != nil {
+		return "", "", fmt.Errorf("no builder image: %s cannot be pulled and making %s failed: %w", ref, own, err)
+	}
+	fmt.Fprintf(log, "smol: made %s %s\n", own, shortID(info.ID))
+	return own, info.ID, nil
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return id
+}
