@@ -15,7 +15,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -232,22 +231,37 @@ func collect(p plan.Plan, pl plan.Platform, dir string) ([]built, error) {
 	return outs, nil
 }
 
-var majorRE = regexp.MustCompile(`^v[2-9][0-9]*$`)
-
 // ExecName is the file name go build gives the command built from the
-// package pattern pkg (relative to the module root) of module modPath: the
-// last element of its import path, skipping a major-version suffix (/v2).
+// package pattern pkg (relative to the module root) of module modPath, less
+// the .exe a windows build adds: the last element of the package's import
+// path, or, when that element is a major-version suffix (v2, v12; not v0, v1
+// or v1x) and not the whole path, the element before it. This is the go
+// command's own rule for module-aware builds.
 func ExecName(modPath, pkg string) string {
 	imp := modPath
 	if rel := strings.TrimPrefix(path.Clean(filepath.ToSlash(pkg)), "./"); rel != "." {
 		imp = modPath + "/" + rel
 	}
-	elems := strings.Split(imp, "/")
-	name := elems[len(elems)-1]
-	if len(elems) > 1 && majorRE.MatchString(name) {
-		name = elems[len(elems)-2]
+	dir, name := path.Split(imp)
+	if dir != "" && isMajorVersion(name) {
+		_, name = path.Split(path.Dir(imp))
 	}
 	return name
+}
+
+// isMajorVersion reports whether elem is a major-version path element: v
+// and a decimal number of at least 2 without a leading zero. v0 and v1 are
+// never written as suffixes, so the go command keeps them as names.
+func isMajorVersion(elem string) bool {
+	if len(elem) < 2 || elem[0] != 'v' || elem[1] == '0' || elem == "v1" {
+		return false
+	}
+	for _, c := range elem[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // publish moves the checked outputs into place and writes SHA256SUMS and
