@@ -15,10 +15,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
@@ -37,9 +37,19 @@ type Record struct {
 // scratch directory inside p.OutDir that Run creates and removes. Progress
 // goes to log, one line per step; the go command's own output goes to
 // stderr. On success the outputs, SHA256SUMS and manifest.json are in
-// p.OutDir and the manifest is returned.
+// p.OutDir and the manifest is returned; outputs that the previous build's
+// manifest lists, that this build did not produce and that still hold the
+// recorded bytes are removed, so p.OutDir holds what SHA256SUMS lists and
+// files smol never wrote. Nothing else in p.OutDir is touched.
 //
-// On failure or cancellation nothing in p.OutDir has changed.
+// On failure or cancellation nothing in p.OutDir has changed: the outputs
+// are published as one set (see publish), and a failed step undoes the
+// earlier ones. Only a process killed outright (SIGKILL, power loss) during
+// the renames of a publish, a window of a few system calls, can leave old
+// and new binaries side by side; SHA256SUMS and manifest.json are renamed
+// last, so such a mix never matches SHA256SUMS, and the next build sees that
+// and rebuilds. The killed process's scratch directory is removed by the
+// next build (see Sweep).
 func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, rec Record, log, stderr io.Writer) (manifest.Manifest, error) {
 	if err := prepareDirs(p, host); err != nil {
 		return manifest.Manifest{}, err
@@ -67,7 +77,7 @@ func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, 
 		fmt.Fprintf(log, "smol: %-22s %6.1fs  %s\n", s.Name, time.Since(start).Seconds(), strings.Join(names, ", "))
 		outs = append(outs, got...)
 	}
-	return publish(p, rec, x.Name(), outs, log)
+	return publish(p, rec, x.Name(), outs, host.Out, log)
 }
 
 type built struct {
@@ -264,10 +274,18 @@ func isMajorVersion(elem string) bool {
 	return true
 }
 
-// publish moves the checked outputs into place and writes SHA256SUMS and
-// the manifest. Binaries are renamed first and the record last, each rename
-// atomic, so a reader never sees a partial binary.
-func publish(p plan.Plan, rec Record, engineName string, outs []built, log io.Writer) (manifest.Manifest, error) {
+// publish puts the checked outputs, SHA256SUMS and manifest.json in place
+// as one set, and removes the outputs of the previous build (those its
+// manifest lists, unchanged since) that this build did not produce, so that
+// the output directory holds exactly what SHA256SUMS lists plus files smol
+// never wrote. scratch is the build's scratch directory, on the same file
+// system as p.OutDir.
+//
+// Every file replaced or removed is first hard-linked (or, where links are
+// not supported, renamed) into scratch; every change is then one rename.
+// If any step fails, the changes made so far are undone in reverse order and
+// the output directory is as it was.
+func publish(p plan.Plan, rec Record, engineName string, outs []built, scratch string, log io.Writer) (manifest.Manifest, error) {
 	m := manifest.Manifest{
 		Schema:     manifest.Schema,
 		Tool:       manifest.Tool{Name: "smol", Version: rec.ToolVersion},
@@ -288,6 +306,7 @@ func publish(p plan.Plan, rec Record, engineName string, outs []built, log io.Wr
 		m.Platforms = append(m.Platforms, pl.String())
 	}
 	seen := map[string]bool{}
+	var changes []change
 	for _, b := range outs {
 		if seen[b.out.Name] {
 			return manifest.Manifest{}, fmt.Errorf("two commands named %s for %s: give them different directory names", b.out.Package, b.out.Platform)
@@ -300,24 +319,157 @@ func publish(p plan.Plan, rec Record, engineName string, outs []built, log io.Wr
 			}
 		}
 		m.Outputs = append(m.Outputs, b.out)
+		changes = append(changes, change{name: b.out.Name, src: b.path})
 	}
-	for _, b := range outs {
-		if err := os.Rename(b.path, filepath.Join(p.OutDir, b.out.Name)); err != nil {
-			return manifest.Manifest{}, fmt.Errorf("publish %s: %w", b.out.Name, err)
+	slices.SortFunc(changes, func(a, b change) int { return strings.Compare(a.name, b.name) })
+
+	stale, kept := staleOutputs(p.OutDir, seen)
+	for _, name := range kept {
+		fmt.Fprintf(log, "smol: kept %s: the previous manifest lists it, but it has changed since, so smol did not write what is there\n", name)
+	}
+	for _, name := range stale {
+		changes = append(changes, change{name: name}) // no src: remove
+	}
+
+	// The record goes last: while the binaries are being replaced a reader
+	// of SHA256SUMS sees the old list, never one naming files not yet there.
+	staged := filepath.Join(scratch, "publish")
+	if err := os.Mkdir(staged, 0o755); err != nil {
+		return manifest.Manifest{}, fmt.Errorf("publish: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{manifest.SumsFile, m.Sums()}, {manifest.ManifestFile, m.Marshal()}} {
+		src := filepath.Join(staged, f.name)
+		if err := os.WriteFile(src, f.data, 0o644); err != nil {
+			return manifest.Manifest{}, fmt.Errorf("publish: %w", err)
 		}
+		changes = append(changes, change{name: f.name, src: src})
 	}
-	if err := atomicfile.WriteFile(filepath.Join(p.OutDir, manifest.SumsFile), m.Sums(), 0o644); err != nil {
-		return manifest.Manifest{}, err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(p.OutDir, manifest.ManifestFile), m.Marshal(), 0o644); err != nil {
-		return manifest.Manifest{}, err
+	if err := swap(p.OutDir, filepath.Join(scratch, "previous"), changes); err != nil {
+		return manifest.Manifest{}, fmt.Errorf("%w: %s is unchanged", err, p.OutDir)
 	}
 	rel := p.OutDir
 	if r, err := filepath.Rel(p.Module.Dir, p.OutDir); err == nil && !strings.HasPrefix(r, "..") {
 		rel = r
 	}
+	for _, name := range stale {
+		fmt.Fprintf(log, "smol: removed %s: the previous build wrote it and this one did not\n", filepath.Join(rel, name))
+	}
 	fmt.Fprintf(log, "smol: wrote %d output(s), %s and %s in %s\n", len(outs), manifest.SumsFile, manifest.ManifestFile, rel)
 	return m, nil
+}
+
+// change is one step of a publish: src renamed to dir/name, or, with no
+// src, dir/name removed.
+type change struct {
+	name string
+	src  string
+}
+
+// Function values so that tests can make a step of a publish fail.
+var (
+	rename = os.Rename
+	link   = os.Link
+)
+
+// swap carries out changes in dir in order, keeping what each replaces or
+// removes in backup. When one fails it undoes the earlier ones, newest
+// first. A file is replaced by one rename, so a reader sees the old file or
+// the new one, never none.
+func swap(dir, backup string, changes []change) (err error) {
+	if err := os.Mkdir(backup, 0o755); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	type done struct {
+		name  string
+		saved bool // the earlier file is in backup
+	}
+	var undo []done
+	defer func() {
+		if err == nil {
+			return
+		}
+		for i := len(undo) - 1; i >= 0; i-- {
+			d := undo[i]
+			dst := filepath.Join(dir, d.name)
+			var uerr error
+			if d.saved {
+				uerr = rename(filepath.Join(backup, d.name), dst)
+			} else {
+				uerr = os.Remove(dst)
+			}
+			if uerr != nil {
+				err = fmt.Errorf("%w; undoing it failed too, so %s may be the new file: %v", err, dst, uerr)
+			}
+		}
+	}()
+	for _, c := range changes {
+		dst := filepath.Join(dir, c.name)
+		fi, err := os.Lstat(dst)
+		saved := err == nil && fi.Mode().IsRegular()
+		if saved {
+			keep := filepath.Join(backup, c.name)
+			if err := link(dst, keep); err != nil {
+				// No hard links here: move the file aside instead; it is
+				// missing until the rename below.
+				if err := rename(dst, keep); err != nil {
+					return fmt.Errorf("publish %s: keep the earlier file: %w", c.name, err)
+				}
+			}
+			// From here on, undoing this step puts the earlier file back,
+			// whether or not the step below succeeds.
+			undo = append(undo, done{c.name, true})
+		}
+		if c.src == "" {
+			if saved {
+				if err := os.Remove(dst); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("remove %s: %w", c.name, err)
+				}
+			}
+			continue
+		}
+		if err := rename(c.src, dst); err != nil {
+			return fmt.Errorf("publish %s: %w", c.name, err)
+		}
+		if !saved {
+			undo = append(undo, done{c.name, false})
+		}
+	}
+	return nil
+}
+
+// staleOutputs lists the outputs that the manifest in dir records, that are
+// not in now, and that still hold the bytes the manifest records: files
+// smol wrote that the next build will not replace. kept lists those whose
+// bytes differ: whoever changed them owns them now.
+func staleOutputs(dir string, now map[string]bool) (stale, kept []string) {
+	data, err := os.ReadFile(filepath.Join(dir, manifest.ManifestFile))
+	if err != nil {
+		return nil, nil
+	}
+	prev, err := manifest.Parse(data)
+	if err != nil {
+		return nil, nil
+	}
+	for _, o := range prev.Outputs {
+		if now[o.Name] {
+			continue
+		}
+		path := filepath.Join(dir, o.Name)
+		fi, err := os.Lstat(path)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		sum, n, err := manifest.HashFile(path)
+		if err != nil || sum != o.SHA256 || n != o.Size {
+			kept = append(kept, o.Name)
+			continue
+		}
+		stale = append(stale, o.Name)
+	}
+	return stale, kept
 }
 
 func size(n int64) string {
