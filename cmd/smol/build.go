@@ -255,6 +255,7 @@ func runBuild(ctx context.Context, args []string, getenv func(string) string, st
 	var s setup
 	s.register(fs, getenv)
 	dryRun := fs.Bool("dry-run", false, "print the engine commands, shell-quoted, and run nothing")
+	force := fs.Bool("force", false, "build even when dist/ is up to date with the sources")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
@@ -266,7 +267,7 @@ func runBuild(ctx context.Context, args []string, getenv func(string) string, st
 		printPlan(stdout, p, x)
 		return nil
 	}
-	_, err = build.Run(ctx, p, x, host, rec, stderr, stderr)
+	_, err = build.Update(ctx, p, x, host, rec, *force, stderr, stderr)
 	return err
 }
 

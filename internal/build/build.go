@@ -55,6 +55,9 @@ func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, 
 		return manifest.Manifest{}, err
 	}
 	defer os.RemoveAll(host.Out)
+	if err := markOwner(x, host.Out); err != nil {
+		return manifest.Manifest{}, fmt.Errorf("output directory %s: %w", p.OutDir, err)
+	}
 
 	if err := Deps(ctx, p, x, host, log, stderr); err != nil {
 		return manifest.Manifest{}, err
@@ -286,25 +289,7 @@ func isMajorVersion(elem string) bool {
 // If any step fails, the changes made so far are undone in reverse order and
 // the output directory is as it was.
 func publish(p plan.Plan, rec Record, engineName string, outs []built, scratch string, log io.Writer) (manifest.Manifest, error) {
-	m := manifest.Manifest{
-		Schema:     manifest.Schema,
-		Tool:       manifest.Tool{Name: "smol", Version: rec.ToolVersion},
-		Engine:     engineName,
-		Image:      manifest.Image{Ref: rec.ImageRef, ID: rec.ImageID},
-		GoVersion:  p.GoVersion,
-		Module:     p.Module.Path,
-		Source:     p.Source,
-		Packages:   p.Packages,
-		Version:    p.Version,
-		VersionVar: p.VersionVar,
-		Tags:       p.Tags,
-		LDFlags:    p.LDFlags,
-		Flags:      p.Flags(),
-		Env:        p.Env(),
-	}
-	for _, pl := range p.Platforms {
-		m.Platforms = append(m.Platforms, pl.String())
-	}
+	m := record(p, rec, engineName)
 	seen := map[string]bool{}
 	var changes []change
 	for _, b := range outs {
@@ -359,6 +344,30 @@ func publish(p plan.Plan, rec Record, engineName string, outs []built, scratch s
 	}
 	fmt.Fprintf(log, "smol: wrote %d output(s), %s and %s in %s\n", len(outs), manifest.SumsFile, manifest.ManifestFile, rel)
 	return m, nil
+}
+
+// record is the manifest of a build of p, without its outputs.
+func record(p plan.Plan, rec Record, engineName string) manifest.Manifest {
+	m := manifest.Manifest{
+		Schema:     manifest.Schema,
+		Tool:       manifest.Tool{Name: "smol", Version: rec.ToolVersion},
+		Engine:     engineName,
+		Image:      manifest.Image{Ref: rec.ImageRef, ID: rec.ImageID},
+		GoVersion:  p.GoVersion,
+		Module:     p.Module.Path,
+		Source:     p.Source,
+		Packages:   p.Packages,
+		Version:    p.Version,
+		VersionVar: p.VersionVar,
+		Tags:       p.Tags,
+		LDFlags:    p.LDFlags,
+		Flags:      p.Flags(),
+		Env:        p.Env(),
+	}
+	for _, pl := range p.Platforms {
+		m.Platforms = append(m.Platforms, pl.String())
+	}
+	return m
 }
 
 // change is one step of a publish: src renamed to dir/name, or, with no
