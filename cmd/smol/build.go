@@ -248,6 +248,8 @@ func (s *setup) prepare(ctx context.Context, pkgs []string, getenv func(string) 
 const buildUsage = `usage: smol build [flags] [packages]
 
 Build static binaries of the packages (default .) into dist/NAME_OS_ARCH.
+When nothing the build reads has changed since the last build and dist/
+still matches SHA256SUMS, say "up to date" and build nothing (-force builds).
 `
 
 func runBuild(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -69,6 +69,8 @@ func newStamp(ctx context.Context, p plan.Plan, rec Record, engineName string) (
 	// a new tag (another git describe), image, tool version, flag or
 	// platform all change it.
 	h.Write(record(p, rec, engineName).Marshal())
+	// Who the outputs belong to is not in the manifest but is in dist/.
+	fmt.Fprintf(h, "uid %d gid %d\n", p.UID, p.GID)
 	src, err := sourceDigest(ctx, p)
 	if err != nil {
 		return stamp{}, err
