@@ -34,8 +34,16 @@ import (
 // The source is read before the build starts: a file edited while it runs
 // leaves a stamp that does not match it, and the next build runs again.
 func Update(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, rec Record, force bool, log, stderr io.Writer) (upToDate bool, err error) {
-	Sweep(ctx, p, x, log)
+	// The sweep waits mostly on the engine's CLI, the stamp on the disk and
+	// the CPU: overlap them, since together they are the whole cost of a
+	// build that is up to date.
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		Sweep(ctx, p, x, log)
+	}()
 	st, err := newStamp(ctx, p, rec, x.Name())
+	<-swept
 	if err != nil {
 		return false, err
 	}
