@@ -2,6 +2,14 @@
 // with an executor, checks what they produced, and puts the outputs, their
 // checksums and the manifest in place without ever leaving a partial file
 // where a good one stood.
+//
+// Run always builds. Update, which smol build uses, first removes what smol
+// processes that have gone left behind (Sweep), then skips the build when
+// its inputs and outputs are unchanged since the last one. Outputs are
+// published as one set that replaces the previous build's: the output
+// directory ends up holding what SHA256SUMS lists, plus files smol never
+// wrote, which it never touches. Output names follow the go command's rule
+// (ExecName).
 package build
 
 import (

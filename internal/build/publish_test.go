@@ -17,10 +17,9 @@ import (
 // publishFixture is a module directory with an output directory and a way
 // to publish a set of fake binaries into it as a build would.
 type publishFixture struct {
-	t    *testing.T
-	p    plan.Plan
-	n    int // scratch directories made so far
-	last string
+	t *testing.T
+	p plan.Plan
+	n int // scratch directories made so far
 }
 
 func newPublishFixture(t *testing.T) *publishFixture {
