@@ -93,6 +93,8 @@ func (s *buildFlags) choice(dryRun bool) setup.Choice {
 const buildUsage = `usage: smol build [flags] [packages]
 
 Build static binaries of the packages (default .) into dist/NAME_OS_ARCH.
+When nothing the build reads has changed since the last build and dist/
+still matches SHA256SUMS, say "up to date" and build nothing (-force builds).
 `
 
 func runBuild(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -100,6 +102,7 @@ func runBuild(ctx context.Context, args []string, getenv func(string) string, st
 	var s buildFlags
 	s.register(fs, getenv)
 	dryRun := fs.Bool("dry-run", false, "print the engine commands, shell-quoted, and run nothing")
+	force := fs.Bool("force", false, "build even when dist/ is up to date with the sources")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
@@ -111,7 +114,7 @@ func runBuild(ctx context.Context, args []string, getenv func(string) string, st
 		printPlan(stdout, p, r.Executor)
 		return nil
 	}
-	_, err = build.Run(ctx, p, r.Executor, r.Host, r.Record, stderr, stderr)
+	_, err = build.Update(ctx, p, r.Executor, r.Host, r.Record, *force, stderr, stderr)
 	return err
 }
 

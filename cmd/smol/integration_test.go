@@ -197,7 +197,8 @@ func TestBuildPlatforms(t *testing.T) {
 
 	// The same build again writes the same manifest, byte for byte.
 	before := m
-	mustOK(t, smol(t, dir, []string{"SOURCE_DATE_EPOCH=1700000000"}, "build", "--platform", "windows/amd64,linux/amd64,darwin/arm64,linux/arm64", "--set-version", "v9.9.9", "./cmd/..."), "rebuild")
+	// --force: the same inputs would otherwise be found up to date.
+	mustOK(t, smol(t, dir, []string{"SOURCE_DATE_EPOCH=1700000000"}, "build", "--force", "--platform", "windows/amd64,linux/amd64,darwin/arm64,linux/arm64", "--set-version", "v9.9.9", "./cmd/..."), "rebuild")
 	if after := readFile(t, filepath.Join(dir, "dist", "manifest.json")); after != before {
 		t.Errorf("manifest changed between identical builds:\n%s\n---\n%s", before, after)
 	}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -45,7 +46,12 @@ func TestReproducible(t *testing.T) {
 
 	mustOK(t, smol(t, a, nil, "build", "--cache-dir", cacheA, pkg), "cold build in clone A")
 	coldA := readFile(t, filepath.Join(a, "dist", "SHA256SUMS"))
-	mustOK(t, smol(t, a, nil, "build", "--cache-dir", cacheA, pkg), "warm build in clone A")
+	// --force: the warm build must compile again, not find dist/ up to date.
+	warm := smol(t, a, nil, "build", "--force", "--cache-dir", cacheA, pkg)
+	mustOK(t, warm, "warm build in clone A")
+	if strings.Contains(warm.stderr, "up to date") || !strings.Contains(warm.stderr, "smol: build linux/") {
+		t.Fatalf("the warm build did not compile:\n%s", warm.stderr)
+	}
 	warmA := readFile(t, filepath.Join(a, "dist", "SHA256SUMS"))
 	if warmA != coldA {
 		t.Errorf("cold and warm builds differ:\ncold: %swarm: %s", coldA, warmA)

@@ -2,6 +2,14 @@
 // with an executor, checks what they produced, and puts the outputs, their
 // checksums and the manifest in place without ever leaving a partial file
 // where a good one stood.
+//
+// Run always builds. Update, which smol build uses, first removes what smol
+// processes that have gone left behind (Sweep), then skips the build when
+// its inputs and outputs are unchanged since the last one. Outputs are
+// published as one set that replaces the previous build's: the output
+// directory ends up holding what SHA256SUMS lists, plus files smol never
+// wrote, which it never touches. Output names follow the go command's rule
+// (ExecName).
 package build
 
 import (
@@ -15,11 +23,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
@@ -38,14 +45,27 @@ type Record struct {
 // scratch directory inside p.OutDir that Run creates and removes. Progress
 // goes to log, one line per step; the go command's own output goes to
 // stderr. On success the outputs, SHA256SUMS and manifest.json are in
-// p.OutDir and the manifest is returned.
+// p.OutDir and the manifest is returned; outputs that the previous build's
+// manifest lists, that this build did not produce and that still hold the
+// recorded bytes are removed, so p.OutDir holds what SHA256SUMS lists and
+// files smol never wrote. Nothing else in p.OutDir is touched.
 //
-// On failure or cancellation nothing in p.OutDir has changed.
+// On failure or cancellation nothing in p.OutDir has changed: the outputs
+// are published as one set (see publish), and a failed step undoes the
+// earlier ones. Only a process killed outright (SIGKILL, power loss) during
+// the renames of a publish, a window of a few system calls, can leave old
+// and new binaries side by side; SHA256SUMS and manifest.json are renamed
+// last, so such a mix never matches SHA256SUMS, and the next build sees that
+// and rebuilds. The killed process's scratch directory is removed by the
+// next build (see Sweep).
 func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, rec Record, log, stderr io.Writer) (manifest.Manifest, error) {
 	if err := prepareDirs(p, host); err != nil {
 		return manifest.Manifest{}, err
 	}
 	defer os.RemoveAll(host.Out)
+	if err := markOwner(x, host.Out); err != nil {
+		return manifest.Manifest{}, fmt.Errorf("output directory %s: %w", p.OutDir, err)
+	}
 
 	if err := Deps(ctx, p, x, host, log, stderr); err != nil {
 		return manifest.Manifest{}, err
@@ -68,7 +88,7 @@ func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, 
 		fmt.Fprintf(log, "smol: %-22s %6.1fs  %s\n", s.Name, time.Since(start).Seconds(), strings.Join(names, ", "))
 		outs = append(outs, got...)
 	}
-	return publish(p, rec, x.Name(), outs, log)
+	return publish(p, rec, x.Name(), outs, host.Out, log)
 }
 
 type built struct {
@@ -232,30 +252,54 @@ func collect(p plan.Plan, pl plan.Platform, dir string) ([]built, error) {
 	return outs, nil
 }
 
-var majorRE = regexp.MustCompile(`^v[2-9][0-9]*$`)
-
 // ExecName is the file name go build gives the command built from the
-// package pattern pkg (relative to the module root) of module modPath: the
-// last element of its import path, skipping a major-version suffix (/v2).
+// package pattern pkg (relative to the module root) of module modPath, less
+// the .exe a windows build adds: the last element of the package's import
+// path, or, when that element is a major-version suffix (v2, v12; not v0, v1
+// or v1x) and not the whole path, the element before it. This is the go
+// command's own rule for module-aware builds.
 func ExecName(modPath, pkg string) string {
 	imp := modPath
 	if rel := strings.TrimPrefix(path.Clean(filepath.ToSlash(pkg)), "./"); rel != "." {
 		imp = modPath + "/" + rel
 	}
-	elems := strings.Split(imp, "/")
-	name := elems[len(elems)-1]
-	if len(elems) > 1 && majorRE.MatchString(name) {
-		name = elems[len(elems)-2]
+	dir, name := path.Split(imp)
+	if dir != "" && isMajorVersion(name) {
+		_, name = path.Split(path.Dir(imp))
 	}
 	return name
 }
 
-// publish moves the checked outputs into place and writes SHA256SUMS and
-// the manifest. Binaries are renamed first and the record last, each rename
-// atomic, so a reader never sees a partial binary.
-func publish(p plan.Plan, rec Record, engineName string, outs []built, log io.Writer) (manifest.Manifest, error) {
-	m := p.Manifest(manifest.Tool{Name: "smol", Version: rec.ToolVersion}, engineName, manifest.Image{Ref: rec.ImageRef, ID: rec.ImageID})
+// isMajorVersion reports whether elem is a major-version path element: v
+// and a decimal number of at least 2 without a leading zero. v0 and v1 are
+// never written as suffixes, so the go command keeps them as names.
+func isMajorVersion(elem string) bool {
+	if len(elem) < 2 || elem[0] != 'v' || elem[1] == '0' || elem == "v1" {
+		return false
+	}
+	for _, c := range elem[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// publish puts the checked outputs, SHA256SUMS and manifest.json in place
+// as one set, and removes the outputs of the previous build (those its
+// manifest lists, unchanged since) that this build did not produce, so that
+// the output directory holds exactly what SHA256SUMS lists plus files smol
+// never wrote. scratch is the build's scratch directory, on the same file
+// system as p.OutDir.
+//
+// Every file replaced or removed is first hard-linked (or, where links are
+// not supported, renamed) into scratch; every change is then one rename.
+// If any step fails, the changes made so far are undone in reverse order and
+// the output directory is as it was.
+func publish(p plan.Plan, rec Record, engineName string, outs []built, scratch string, log io.Writer) (manifest.Manifest, error) {
+	m := record(p, rec, engineName)
 	seen := map[string]bool{}
+	var changes []change
 	for _, b := range outs {
 		if seen[b.out.Name] {
 			return manifest.Manifest{}, fmt.Errorf("two commands named %s for %s: give them different directory names", b.out.Package, b.out.Platform)
@@ -268,24 +312,162 @@ func publish(p plan.Plan, rec Record, engineName string, outs []built, log io.Wr
 			}
 		}
 		m.Outputs = append(m.Outputs, b.out)
+		changes = append(changes, change{name: b.out.Name, src: b.path})
 	}
-	for _, b := range outs {
-		if err := os.Rename(b.path, filepath.Join(p.OutDir, b.out.Name)); err != nil {
-			return manifest.Manifest{}, fmt.Errorf("publish %s: %w", b.out.Name, err)
+	slices.SortFunc(changes, func(a, b change) int { return strings.Compare(a.name, b.name) })
+
+	stale, kept := staleOutputs(p.OutDir, seen)
+	for _, name := range kept {
+		fmt.Fprintf(log, "smol: kept %s: the previous manifest lists it, but it has changed since, so smol did not write what is there\n", name)
+	}
+	for _, name := range stale {
+		changes = append(changes, change{name: name}) // no src: remove
+	}
+
+	// The record goes last: while the binaries are being replaced a reader
+	// of SHA256SUMS sees the old list, never one naming files not yet there.
+	staged := filepath.Join(scratch, "publish")
+	if err := os.Mkdir(staged, 0o755); err != nil {
+		return manifest.Manifest{}, fmt.Errorf("publish: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{manifest.SumsFile, m.Sums()}, {manifest.ManifestFile, m.Marshal()}} {
+		src := filepath.Join(staged, f.name)
+		if err := os.WriteFile(src, f.data, 0o644); err != nil {
+			return manifest.Manifest{}, fmt.Errorf("publish: %w", err)
 		}
+		changes = append(changes, change{name: f.name, src: src})
 	}
-	if err := atomicfile.WriteFile(filepath.Join(p.OutDir, manifest.SumsFile), m.Sums(), 0o644); err != nil {
-		return manifest.Manifest{}, err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(p.OutDir, manifest.ManifestFile), m.Marshal(), 0o644); err != nil {
-		return manifest.Manifest{}, err
+	if err := swap(p.OutDir, filepath.Join(scratch, "previous"), changes); err != nil {
+		return manifest.Manifest{}, fmt.Errorf("%w: %s is unchanged", err, p.OutDir)
 	}
 	rel := p.OutDir
 	if r, err := filepath.Rel(p.Module.Dir, p.OutDir); err == nil && !strings.HasPrefix(r, "..") {
 		rel = r
 	}
+	for _, name := range stale {
+		fmt.Fprintf(log, "smol: removed %s: the previous build wrote it and this one did not\n", filepath.Join(rel, name))
+	}
 	fmt.Fprintf(log, "smol: wrote %d output(s), %s and %s in %s\n", len(outs), manifest.SumsFile, manifest.ManifestFile, rel)
 	return m, nil
+}
+
+// record is the manifest of a build of p, without its outputs.
+func record(p plan.Plan, rec Record, engineName string) manifest.Manifest {
+	return p.Manifest(manifest.Tool{Name: "smol", Version: rec.ToolVersion}, engineName, manifest.Image{Ref: rec.ImageRef, ID: rec.ImageID})
+}
+
+// change is one step of a publish: src renamed to dir/name, or, with no
+// src, dir/name removed.
+type change struct {
+	name string
+	src  string
+}
+
+// Function values so that tests can make a step of a publish fail.
+var (
+	rename = os.Rename
+	link   = os.Link
+)
+
+// swap carries out changes in dir in order, keeping what each replaces or
+// removes in backup. When one fails it undoes the earlier ones, newest
+// first. A file is replaced by one rename, so a reader sees the old file or
+// the new one, never none.
+func swap(dir, backup string, changes []change) (err error) {
+	if err := os.Mkdir(backup, 0o755); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	type done struct {
+		name  string
+		saved bool // the earlier file is in backup
+	}
+	var undo []done
+	defer func() {
+		if err == nil {
+			return
+		}
+		for i := len(undo) - 1; i >= 0; i-- {
+			d := undo[i]
+			dst := filepath.Join(dir, d.name)
+			var uerr error
+			if d.saved {
+				uerr = rename(filepath.Join(backup, d.name), dst)
+			} else {
+				uerr = os.Remove(dst)
+			}
+			if uerr != nil {
+				err = fmt.Errorf("%w; undoing it failed too, so %s may be the new file: %v", err, dst, uerr)
+			}
+		}
+	}()
+	for _, c := range changes {
+		dst := filepath.Join(dir, c.name)
+		fi, err := os.Lstat(dst)
+		saved := err == nil && fi.Mode().IsRegular()
+		if saved {
+			keep := filepath.Join(backup, c.name)
+			if err := link(dst, keep); err != nil {
+				// No hard links here: move the file aside instead; it is
+				// missing until the rename below.
+				if err := rename(dst, keep); err != nil {
+					return fmt.Errorf("publish %s: keep the earlier file: %w", c.name, err)
+				}
+			}
+			// From here on, undoing this step puts the earlier file back,
+			// whether or not the step below succeeds.
+			undo = append(undo, done{c.name, true})
+		}
+		if c.src == "" {
+			if saved {
+				if err := os.Remove(dst); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("remove %s: %w", c.name, err)
+				}
+			}
+			continue
+		}
+		if err := rename(c.src, dst); err != nil {
+			return fmt.Errorf("publish %s: %w", c.name, err)
+		}
+		if !saved {
+			undo = append(undo, done{c.name, false})
+		}
+	}
+	return nil
+}
+
+// staleOutputs lists the outputs that the manifest in dir records, that are
+// not in now, and that still hold the bytes the manifest records: files
+// smol wrote that the next build will not replace. kept lists those whose
+// bytes differ: whoever changed them owns them now.
+func staleOutputs(dir string, now map[string]bool) (stale, kept []string) {
+	data, err := os.ReadFile(filepath.Join(dir, manifest.ManifestFile))
+	if err != nil {
+		return nil, nil
+	}
+	prev, err := manifest.Parse(data)
+	if err != nil {
+		return nil, nil
+	}
+	for _, o := range prev.Outputs {
+		if now[o.Name] {
+			continue
+		}
+		path := filepath.Join(dir, o.Name)
+		fi, err := os.Lstat(path)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		sum, n, err := manifest.HashFile(path)
+		if err != nil || sum != o.SHA256 || n != o.Size {
+			kept = append(kept, o.Name)
+			continue
+		}
+		stale = append(stale, o.Name)
+	}
+	return stale, kept
 }
 
 func size(n int64) string {

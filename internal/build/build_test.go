@@ -3,25 +3,84 @@ package build
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
 )
 
+// TestExecName asks the host's go command what it names each command, in
+// real modules, and compares smol's name with that choice: a second copy of
+// the rule in the test could share a mistake with the first.
 func TestExecName(t *testing.T) {
-	tests := []struct{ mod, pkg, want string }{
-		{"example.com/app", ".", "app"},
-		{"example.com/app", "./cmd/server", "server"},
-		{"example.com/app", "cmd/server/", "server"},
-		{"example.com/app/v2", ".", "app"},
-		{"example.com/app", "./cmd/tool/v3", "tool"},
-		{"app", ".", "app"},
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	tests := []struct {
+		mod  string
+		pkgs []string // directories of main packages
+		goos string
+	}{
+		{"example.com/tool/v12", []string{".", "cmd/srv", "cmd/tool/v3", "cmd/x/v1", "cmd/y/v0", "cmd/z/v10", "cmd/w/v02", "cmd/q/v1x"}, ""},
+		{"example.com/tool/v2", []string{"."}, ""},
+		{"example.com/tool/v19", []string{"."}, ""},
+		{"example.com/tool/v1x", []string{"."}, ""},
+		{"example.com/tool/v0", []string{"."}, ""},
+		{"example.com/tool/v1", []string{"."}, ""},
+		{"example.com/app", []string{".", "cmd/server"}, ""},
+		{"app", []string{"."}, ""},
+		{"v2", []string{"."}, ""},
+		{"example.com/tool/v12", []string{".", "cmd/srv"}, "windows"},
 	}
 	for _, tt := range tests {
-		if got := ExecName(tt.mod, tt.pkg); got != tt.want {
-			t.Errorf("ExecName(%q, %q) = %q, want %q", tt.mod, tt.pkg, got, tt.want)
-		}
+		t.Run(tt.mod+"/"+tt.goos, func(t *testing.T) {
+			dir := t.TempDir()
+			write := func(name, text string) {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write("go.mod", "module "+tt.mod+"\n\ngo 1.22\n")
+			for _, d := range tt.pkgs {
+				write(filepath.Join(d, "main.go"), "package main\n\nfunc main() {}\n")
+			}
+			for i, d := range tt.pkgs {
+				// One directory per package: two of them may get the
+				// same name.
+				out := filepath.Join(dir, "out", strconv.Itoa(i))
+				cmd := exec.Command(gobin, "build", "-o", out+string(filepath.Separator), "./"+d)
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOFLAGS=", "GOWORK=off", "CGO_ENABLED=0", "GOOS="+tt.goos)
+				if tt.goos == "" {
+					cmd.Env = append(cmd.Env, "GOOS="+runtime.GOOS)
+				}
+				if b, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("go build ./%s: %v\n%s", d, err, b)
+				}
+				files, err := os.ReadDir(out)
+				if err != nil || len(files) != 1 {
+					t.Fatalf("go build ./%s wrote %d files to %s (%v), want 1", d, len(files), out, err)
+				}
+				goName := files[0].Name()
+				exe := ""
+				if tt.goos == "windows" {
+					exe = ".exe"
+				}
+				if got := ExecName(tt.mod, "./"+d) + exe; got != goName {
+					t.Errorf("package ./%s of %s: smol names it %q, the go command %q", d, tt.mod, got, goName)
+				}
+			}
+		})
 	}
 }
 

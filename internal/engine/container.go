@@ -42,6 +42,9 @@ type Container struct {
 	NoFile string
 	// Rootless is set for podman run by a user other than root.
 	Rootless bool
+	// Labels are KEY=VALUE container labels, each passed as --label: they
+	// say which smol process a container belongs to.
+	Labels []string
 }
 
 // NoFileLimit returns the process's RLIMIT_NOFILE as "soft:hard".
@@ -77,6 +80,9 @@ func (c *Container) Command(s plan.Step) []string {
 		// The image was resolved (and made if need be) before the build;
 		// a pull in the middle of it would change what is being built.
 		"--pull=never",
+	}
+	for _, l := range c.Labels {
+		argv = append(argv, "--label", l)
 	}
 	if c.Kind == "podman" {
 		// Podman asks the runtime for its own default rlimits, which a

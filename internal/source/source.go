@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -128,4 +129,47 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 		return "", fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(msg))
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// Files lists the files of the source tree at dir that a build can read,
+// as slash-separated paths relative to dir, sorted: in a git checkout the
+// tracked files (including those deleted from the work tree, which the
+// caller will find missing) and the untracked files .gitignore does not
+// cover, the same set Inspect counts as dirty; outside git, every file
+// under dir. Paths under the directories in ignore are left out.
+func Files(ctx context.Context, dir string, ignore ...string) ([]string, error) {
+	out, err := git(ctx, dir, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
+	var files []string
+	switch {
+	case err == nil:
+		for _, f := range strings.Split(out, "\x00") {
+			if f != "" && !under(filepath.Join(dir, filepath.FromSlash(f)), ignore) {
+				files = append(files, f)
+			}
+		}
+	case errors.Is(err, errNotGit):
+		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && (d.Name() == ".git" || under(p, ignore)) && p != dir {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() {
+				rel, err := filepath.Rel(dir, p)
+				if err != nil {
+					return err
+				}
+				files = append(files, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("source files: %w", err)
+		}
+	default:
+		return nil, err
+	}
+	slices.Sort(files)
+	return slices.Compact(files), nil
 }

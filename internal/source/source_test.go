@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,48 @@ func TestInspect(t *testing.T) {
 
 	if _, err := Inspect(ctx, dir, "yesterday"); err == nil || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH") {
 		t.Errorf("bad SOURCE_DATE_EPOCH: error %v", err)
+	}
+}
+
+// TestFiles lists a git checkout's source set (tracked, deleted and
+// untracked files; not ignored ones nor those under ignore) and, outside
+// git, every file but those under ignore.
+func TestFiles(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	for _, useGit := range []bool{true, false} {
+		dir := t.TempDir()
+		write := func(name string) {
+			os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+			os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644)
+		}
+		for _, f := range []string{".gitignore", "go.mod", "a/main.go", "gone.go", "dist/x_linux_amd64"} {
+			write(f)
+		}
+		os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("*.log\n"), 0o644)
+		want := []string{".gitignore", "a/main.go", "go.mod", "new.go"}
+		if useGit {
+			for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "x"}} {
+				if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+					t.Fatalf("git %v: %v\n%s", args, err, out)
+				}
+			}
+			write("x.log")
+			// Deleted but still tracked: listed, and found missing by
+			// whoever reads it.
+			os.Remove(filepath.Join(dir, "gone.go"))
+			want = []string{".gitignore", "a/main.go", "go.mod", "gone.go", "new.go"}
+		} else {
+			os.Remove(filepath.Join(dir, "gone.go"))
+		}
+		write("new.go")
+		got, err := Files(context.Background(), dir, filepath.Join(dir, "dist"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("git %v: Files = %q, want %q", useGit, got, want)
+		}
 	}
 }
