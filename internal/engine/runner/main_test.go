@@ -15,9 +15,15 @@ import (
 	"time"
 )
 
+// jobArg encodes j as smol does.
 func jobArg(t *testing.T, j job) string {
 	t.Helper()
-	b, err := json.Marshal(j)
+	b, err := json.Marshal(struct {
+		Name string   `json:"name"`
+		Dir  string   `json:"dir"`
+		Env  []string `json:"env"`
+		Args []string `json:"args"`
+	}{j.Name, j.Dir, j.Env, j.Args})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +75,12 @@ func TestParse(t *testing.T) {
 		{[]string{`{"name":"x","args":["go","build"]}`}, ""},
 		{[]string{`{"name":"x"}`}, "needs a name and args"},
 		{[]string{`{"name":"x","args":["go"],"extra":1}`}, "unknown field"},
-		{[]string{`go build`}, "invalid character"},
+		{[]string{`go build`}, "want {"},
+		{[]string{`{"name":"x","args":["go"]} tail`}, "extra text"},
+		{[]string{`{"name":"x","args":["go"`}, "want , or ]"},
+		{[]string{`{"name":"x,"args":["go"]}`}, "want , or }"},
+		{[]string{`{"name" "x","args":["go"]}`}, "want :"},
+		{[]string{`{"name":"x","env":null,"args":["go"]}`}, ""},
 	}
 	for _, tt := range tests {
 		_, err := parse(tt.args)
@@ -79,6 +90,23 @@ func TestParse(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("%q: error %v, want %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// TestParseRoundTrip: what encoding/json writes, the runner reads back.
+func TestParseRoundTrip(t *testing.T) {
+	want := job{
+		Name: "build linux/amd64",
+		Dir:  "/src",
+		Env:  []string{"GOOS=linux", "EMPTY=", `Q="quoted"`},
+		Args: []string{"go", "build", "-ldflags=-s -w -X main.v=a'b\\c", "<&>", "ünï \u2028", "tab\tnew\nline", "\x01"},
+	}
+	got, err := parse([]string{jobArg(t, want)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != want.Name || got[0].Dir != want.Dir || !slices.Equal(got[0].Env, want.Env) || !slices.Equal(got[0].Args, want.Args) {
+		t.Errorf("parse(%s) = %+v, want %+v", jobArg(t, want), got, want)
 	}
 }
 
