@@ -40,6 +40,12 @@ import (
 // run costs several hundred milliseconds of engine work that does not
 // overlap well on a small machine, and one container is one thing to stop.
 //
+// The first run in a cache starts the runner with go run; the runner then
+// leaves its executable beside its source, and later runs start that
+// directly, which saves the go command's start-up (a few hundred
+// milliseconds) and makes the runner the container's first process, which
+// the engine signals on Ctrl-C.
+//
 // One step alone runs exactly as Run runs it, without the runner.
 
 //go:embed runner/main.go
@@ -131,6 +137,17 @@ func runnerDir(l plan.Layout, join func(...string) string) string {
 	return join(l.Home, ".smol-runner", hex.EncodeToString(sum[:8]))
 }
 
+// runnerBin is the name of the copy of itself the runner leaves in its
+// directory (see runner/main.go) when it runs in a container of the host's
+// architecture. An image of another architecture never matches it, and its
+// runner goes on being started with go run.
+func runnerBin() string { return "runner-linux-" + runtime.GOARCH }
+
+func fileExists(name string) bool {
+	fi, err := os.Stat(name)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // group is the single container step that runs steps through the runner.
 // Its environment is what every step shares, less the target platform and
 // the code-generation knobs: those are set per job, so that the runner itself
@@ -147,6 +164,9 @@ func (c *Container) group(steps []plan.Step) plan.Step {
 		return k == "GOOS" || k == "GOARCH" || slices.Contains(plan.Knobs, k)
 	})
 	args := []string{"go", "run", "-trimpath", "."}
+	if bin := runnerBin(); fileExists(filepath.Join(runnerDir(c.Host, filepath.Join), bin)) {
+		args = []string{path.Join(runnerDir(in, path.Join), bin)}
+	}
 	for _, s := range steps {
 		job, _ := json.Marshal(struct {
 			Name string   `json:"name"`
@@ -184,7 +204,7 @@ func (c *Container) Commands(steps []plan.Step) []Line {
 		names = append(names, s.Name)
 	}
 	return []Line{{
-		Comment: strings.Join(names, ", ") + " (one container; smol writes its runner, internal/engine/runner/main.go, to " + filepath.Join(runnerDir(c.Host, filepath.Join), "main.go") + ")",
+		Comment: strings.Join(names, ", ") + " (one container; smol writes its runner, internal/engine/runner/main.go, to " + runnerDir(c.Host, filepath.Join) + ", and the runner keeps a built copy of itself there)",
 		Argv:    c.groupCommand(steps),
 	}}
 }

@@ -29,6 +29,11 @@
 // End of input alone does not stop it, so the command runs unchanged with
 // stdin closed or at a terminal.
 //
+// Started by go run, the runner leaves a copy of itself in its working
+// directory (smol's runner directory in the cache), named
+// runner-GOOS-GOARCH; smol then starts that copy directly, which saves the go
+// command's start-up and makes the runner the process the engine signals.
+//
 // The file uses only the standard library and nothing newer than Go 1.21, so
 // that it builds with any toolchain a module can pin. It avoids fmt and
 // encoding/json (and with them reflect): on a cold cache the builder compiles
@@ -77,7 +82,9 @@ func main() {
 			}
 		}
 	}()
-	if !runAll(ctx, jobs, runtime.NumCPU(), &syncWriter{w: os.Stdout}, &syncWriter{w: os.Stderr}) {
+	ok := runAll(ctx, jobs, runtime.NumCPU(), &syncWriter{w: os.Stdout}, &syncWriter{w: os.Stderr})
+	install()
+	if !ok {
 		if ctx.Err() != nil {
 			os.Exit(130)
 		}
@@ -270,6 +277,42 @@ func run(ctx context.Context, j job, stdout, stderr io.Writer) error {
 	out.flush()
 	errOut.flush()
 	return err
+}
+
+// install copies this program into the working directory as
+// runner-GOOS-GOARCH unless a copy is there already. It is best effort: a
+// runner that cannot keep a copy is started with go run again next time.
+func install() {
+	name := "runner-" + runtime.GOOS + "-" + runtime.GOARCH
+	if _, err := os.Stat(name); err == nil {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	in, err := os.Open(exe)
+	if err != nil {
+		return
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(".", name+".tmp-")
+	if err != nil {
+		return
+	}
+	_, err = io.Copy(tmp, in)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o755)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
 }
 
 // overlay returns base with every KEY=VALUE of over replacing base's
