@@ -68,7 +68,7 @@ type results struct {
 
 	GoReleaserConfig string // the generated .goreleaser.yaml
 
-	Cases []measured
+	Cases []*measured
 
 	// ColdSmolDeps and ColdSmolBuild are smol's own timing of its steps
 	// in each cold round.
@@ -93,14 +93,15 @@ type measured struct {
 }
 
 func (r *results) add(key, name, smolCmd, peerCmd string) *measured {
-	r.Cases = append(r.Cases, measured{Key: key, Name: name, SmolCmd: smolCmd, PeerCmd: peerCmd})
-	return &r.Cases[len(r.Cases)-1]
+	m := &measured{Key: key, Name: name, SmolCmd: smolCmd, PeerCmd: peerCmd}
+	r.Cases = append(r.Cases, m)
+	return m
 }
 
 func (r *results) get(key string) *measured {
-	for i := range r.Cases {
-		if r.Cases[i].Key == key {
-			return &r.Cases[i]
+	for _, m := range r.Cases {
+		if m.Key == key {
+			return m
 		}
 	}
 	return &measured{Key: key}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"flag"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ func fixture() *results {
 		EditFile:         "internal/server/server.go",
 		EditLine:         `var buildbenchEditN = "N"`,
 		GoReleaserConfig: goreleaserConfig("./cmd/gohttp-smol", "gohttp-smol", []string{"linux/amd64", "linux/arm64"}, "7db70fa"),
-		Cases: []measured{
+		Cases: []*measured{
 			{Key: caseCold, Name: "cold, linux/amd64 + linux/arm64", Smol: sec(30, 34), GoReleaser: sec(31, 33),
 				SmolCmd: "/tmp/buildbench-1/smol build --cache-dir /tmp/buildbench-1/cold-smol-2 ./cmd/gohttp-smol", PeerCmd: "/usr/bin/goreleaser build --snapshot --clean"},
 			{Key: caseEdit, Name: "warm, one-line change, linux/amd64 + linux/arm64", Smol: sec(2.0, 2.2, 1.9), GoReleaser: sec(1.5, 1.6, 1.4)},
@@ -200,5 +201,19 @@ func TestJSONRoundTrip(t *testing.T) {
 	os.WriteFile(path, []byte("{"), 0o644)
 	if _, err := loadJSON(path); err == nil || !strings.Contains(err.Error(), "load results") {
 		t.Errorf("truncated JSON: err = %v", err)
+	}
+}
+
+// TestResultsAdd: a case added early keeps the times recorded through its
+// pointer after later cases are added.
+func TestResultsAdd(t *testing.T) {
+	var r results
+	first := r.add(caseEdit, "first", "", "")
+	for i := range 10 {
+		r.add(fmt.Sprint("later", i), "later", "", "")
+	}
+	first.Smol = append(first.Smol, time.Second)
+	if got := r.get(caseEdit).Smol; len(got) != 1 {
+		t.Errorf("times recorded through the first case's pointer were lost: %v", got)
 	}
 }
