@@ -53,10 +53,8 @@ func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, 
 	steps := p.BuildSteps(x.Layout())
 	start := time.Now()
 	results := x.RunAll(ctx, steps, stderr, stderr)
-	for i, s := range steps {
-		if err := results[i].Err; err != nil {
-			return manifest.Manifest{}, stepError(ctx, s, err, results[i].Stderr)
-		}
+	if err := stepErrors(ctx, steps, results); err != nil {
+		return manifest.Manifest{}, err
 	}
 	for _, s := range steps {
 		got, err := collect(p, s.Platform, filepath.Join(host.Out, s.Platform.OS+"_"+s.Platform.Arch))
@@ -140,11 +138,8 @@ func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout,
 	start := time.Now()
 	// The dependency steps' standard output is go list's package list:
 	// only their errors are worth showing.
-	results := x.RunAll(ctx, steps, io.Discard, stderr)
-	for i, s := range steps {
-		if err := results[i].Err; err != nil {
-			return stepError(ctx, s, err, results[i].Stderr)
-		}
+	if err := stepErrors(ctx, steps, x.RunAll(ctx, steps, io.Discard, stderr)); err != nil {
+		return err
 	}
 	fmt.Fprintf(log, "smol: %-22s %6.1fs  %s\n", "deps", time.Since(start).Seconds(), strings.Join(steps[0].Args[:2], " "))
 	if err := os.MkdirAll(filepath.Dir(stamp), 0o755); err == nil {
@@ -173,6 +168,21 @@ func depsStamp(p plan.Plan, steps []plan.Step) (string, error) {
 	}
 	fmt.Fprintf(h, "%q\n", p.Proxy)
 	return filepath.Join(p.CacheDir, "deps-ok", hex.EncodeToString(h.Sum(nil))), nil
+}
+
+// stepErrors explains every failed step, one line each, or returns nil when
+// all succeeded. An interrupted run is one error, not one per step.
+func stepErrors(ctx context.Context, steps []plan.Step, results []engine.Result) error {
+	var errs []error
+	for i, s := range steps {
+		if err := results[i].Err; err != nil {
+			errs = append(errs, stepError(ctx, s, err, results[i].Stderr))
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // stepError explains a failed step in one line; the go command's own output
