@@ -32,19 +32,22 @@ import (
 //
 // Why a Go runner rather than sh -c "... & ... & wait": smol's own builder
 // image has no shell, and a shell would not keep each command's output
-// attributable or stop the others cleanly. Why `go run` of the runner rather
-// than a prebuilt binary: the builder's toolchain builds it for the builder's
-// platform whatever the host is (a Mac with podman machine, say), Go caches
-// the linked program in GOCACHE, and the image needs nothing added. Why one
-// container rather than one per platform run at the same time: each docker
-// run costs several hundred milliseconds of engine work that does not
-// overlap well on a small machine, and one container is one thing to stop.
+// attributable or stop the others cleanly. Why the builder's toolchain builds
+// it (go run) rather than smol shipping a binary: it is then built for the
+// builder's platform whatever the host is (a Mac with podman machine, say),
+// and the image needs nothing added.
 //
-// The first run in a cache starts the runner with go run; the runner then
-// leaves its executable beside its source, and later runs start that
-// directly, which saves the go command's start-up (a few hundred
-// milliseconds) and makes the runner the container's first process, which
-// the engine signals on Ctrl-C.
+// When it is built matters. Built before the first compile of a cold cache,
+// it would put a compile of much of the standard library (runtime, os, ...)
+// in front of every go command, serially. So while the cache holds no built
+// runner, each step runs in a container of its own, concurrently (the
+// container starts are a small part of a cold build), and after the first
+// successful compile one more container builds the runner, which then costs
+// about one link; the runner leaves its executable beside its source in the
+// cache (runner-GOOS-GOARCH). Every later build runs all its steps in one
+// container started with that executable: no go command start-up in front
+// of the builds, and the runner is the container's first process, which the
+// engine signals on Ctrl-C.
 //
 // One step alone runs exactly as Run runs it, without the runner.
 
@@ -96,6 +99,12 @@ func (n *Native) Commands(steps []plan.Step) []Line {
 // RunAll implements Executor: each step is a go command of its own, at
 // most Jobs at a time.
 func (n *Native) RunAll(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) []Result {
+	return runEach(ctx, steps, stdout, stderr, n.Run)
+}
+
+// runEach runs each step with run, at most Jobs at a time, labelling each
+// line of output with its step when there are several.
+func runEach(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer, run func(context.Context, plan.Step, io.Writer, io.Writer) error) []Result {
 	res := make([]Result, len(steps))
 	stdout, stderr = &syncWriter{w: stdout}, &syncWriter{w: stderr}
 	slots := make(chan struct{}, Jobs(len(steps)))
@@ -118,7 +127,7 @@ func (n *Native) RunAll(ctx context.Context, steps []plan.Step, stdout, stderr i
 				ew = &lineWriter{prefix: s.Name + ": ", w: stderr}
 				o, e = ow, ew
 			}
-			err := n.Run(ctx, s, o, io.MultiWriter(e, &errBuf))
+			err := run(ctx, s, o, io.MultiWriter(e, &errBuf))
 			if ow != nil {
 				ow.flush()
 				ew.flush()
@@ -194,19 +203,48 @@ func (c *Container) groupCommand(steps []plan.Step) []string {
 	return slices.Insert(argv, 2, "--interactive")
 }
 
-// Commands implements Executor: one container for all the steps.
+// Commands implements Executor: one container for all the steps once the
+// runner is built; before that, one container per step and, after compile
+// steps, the container that builds the runner.
 func (c *Container) Commands(steps []plan.Step) []Line {
 	if len(steps) == 1 {
 		return []Line{{Comment: steps[0].Name, Argv: c.Command(steps[0])}}
+	}
+	if !c.runnerBuilt() {
+		var lines []Line
+		for _, s := range steps {
+			lines = append(lines, Line{Comment: s.Name + " (in parallel with the others)", Argv: c.Command(s)})
+		}
+		if !steps[0].Network {
+			lines = append(lines, Line{
+				Comment: "after they succeed: build smol's runner (internal/engine/runner/main.go, which smol writes to " + runnerDir(c.Host, filepath.Join) + "), so that later builds run every platform in one container",
+				Argv:    c.Command(c.installStep(steps)),
+			})
+		}
+		return lines
 	}
 	var names []string
 	for _, s := range steps {
 		names = append(names, s.Name)
 	}
 	return []Line{{
-		Comment: strings.Join(names, ", ") + " (one container; smol writes its runner, internal/engine/runner/main.go, to " + runnerDir(c.Host, filepath.Join) + ", and the runner keeps a built copy of itself there)",
+		Comment: strings.Join(names, ", ") + " (one container, smol's runner from " + runnerDir(c.Host, filepath.Join) + ")",
 		Argv:    c.groupCommand(steps),
 	}}
+}
+
+// runnerBuilt reports whether the runner has left its built copy for this
+// host's architecture.
+func (c *Container) runnerBuilt() bool {
+	return fileExists(filepath.Join(runnerDir(c.Host, filepath.Join), runnerBin()))
+}
+
+// installStep builds the runner and has it keep its copy, running no jobs.
+func (c *Container) installStep(steps []plan.Step) plan.Step {
+	g := c.group(steps)
+	g.Name, g.Network, g.OutDir = "runner", false, ""
+	g.Args = []string{"go", "run", "-trimpath", ".", "-install"}
+	return g
 }
 
 // RunAll implements Executor.
@@ -223,6 +261,9 @@ func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stder
 			res[i] = Result{Err: err}
 		}
 		return res
+	}
+	if !c.runnerBuilt() {
+		return c.runSeparately(ctx, steps, stdout, stderr)
 	}
 	if err := c.checkMounts(); err != nil {
 		return fail(err)
@@ -264,6 +305,29 @@ func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stder
 			}
 			res[i].Err = err
 		}
+	}
+	return res
+}
+
+// runSeparately runs each step in a container of its own, at most Jobs at a
+// time, and then, when they were compile steps and all succeeded, builds the
+// runner for next time. Building the runner first would put a compile of
+// much of the standard library in front of every cold build; after a
+// compile, the build cache holds all of that and the runner costs about one
+// link. A runner that fails to build costs nothing but the attempt: the next
+// build runs the steps separately again.
+func (c *Container) runSeparately(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) []Result {
+	res := runEach(ctx, steps, stdout, stderr, c.Run)
+	if steps[0].Network || ctx.Err() != nil {
+		return res
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return res
+		}
+	}
+	if writeRunner(runnerDir(c.Host, filepath.Join)) == nil {
+		c.Run(ctx, c.installStep(steps), io.Discard, io.Discard)
 	}
 	return res
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,5 +117,40 @@ func TestGroupEnv(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(g.Args, " "), `"GOARCH=arm64"`) || !strings.Contains(strings.Join(g.Args, " "), `"GOARM64=v8.2"`) {
 		t.Errorf("jobs do not carry their platform and knobs: %q", g.Args)
+	}
+}
+
+// TestCommandsRunnerBuilt: once the runner has left its executable in the
+// cache, several steps are one container that starts it directly, with -i
+// for the stop line, and each step is one job; before that, one container
+// per step and the runner's build after the compile steps.
+func TestCommandsRunnerBuilt(t *testing.T) {
+	mod := gomod.Module{Dir: "/m", Path: "example.com/m", Go: "1.26", Toolchain: "1.26.8"}
+	p, err := plan.New(mod, source.Info{Describe: "v1"}, plan.Options{Platforms: "linux/amd64,linux/arm64", CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{Kind: "docker", Bin: "docker", Image: "img", Host: p.HostLayout("/m/dist/.s"), Prefix: "smol-1"}
+	steps := p.BuildSteps(c.Layout())
+	before := c.Commands(steps)
+	if len(before) != 3 || before[0].Argv[len(before[0].Argv)-1] != "." || !strings.Contains(strings.Join(before[2].Argv, " "), "go run -trimpath . -install") {
+		t.Fatalf("before the runner is built: %q", before)
+	}
+	dir := runnerDir(c.Host, filepath.Join)
+	os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, runnerBin()), []byte("built"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	after := c.Commands(steps)
+	if len(after) != 1 {
+		t.Fatalf("after the runner is built: %d commands, want 1", len(after))
+	}
+	argv := after[0].Argv
+	i := slices.Index(argv, "img")
+	if i < 0 || argv[2] != "--interactive" || argv[i+1] != path.Join(runnerDir(plan.ContainerLayout, path.Join), runnerBin()) || len(argv) != i+4 {
+		t.Errorf("one container running the runner with two jobs: %q", argv)
+	}
+	if !strings.Contains(argv[i+3], `"name":"build linux/arm64"`) {
+		t.Errorf("second job: %s", argv[i+3])
 	}
 }

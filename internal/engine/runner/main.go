@@ -7,6 +7,7 @@
 // Usage:
 //
 //	runner JOB...
+//	runner -install
 //
 // Each JOB is one argument, a JSON object:
 //
@@ -66,6 +67,13 @@ type job struct {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "-install" {
+		// Only keep a built copy (see install): smol asks for this once
+		// a compile has filled the build cache, so building the runner
+		// costs little more than its link.
+		install()
+		return
+	}
 	jobs, err := parse(os.Args[1:])
 	if err != nil {
 		os.Stderr.WriteString("smol-runner: " + err.Error() + "\n")
