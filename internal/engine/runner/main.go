@@ -1,8 +1,10 @@
 // Command runner runs several commands at once inside one builder container
-// and keeps their output and exit status apart. smol embeds this file and
-// starts it with `go run` of the builder's own toolchain, which needs no
-// shell in the image (smol's own smol/go image has none) and, since Go 1.24,
-// caches the linked runner in GOCACHE, so a warm start costs a cache lookup.
+// and keeps their output and exit status apart. smol embeds this file, writes
+// it into its cache and has the builder's own toolchain build it with
+// `go run . -install` (no shell needed in the image: smol's own smol/go
+// image has none); the runner then keeps a copy of its executable in its
+// working directory, named runner-GOOS-GOARCH, and smol starts that copy
+// directly as the container's command from then on.
 //
 // Usage:
 //
@@ -15,31 +17,26 @@
 //
 // env is laid over the runner's own environment (the container's), so a job
 // states only what differs from it. At most one job per CPU runs at a time,
-// in the order given.
+// in the order given. -install runs no job: it only keeps the copy (which a
+// run with jobs also does, when started by go run).
 //
 // Every line a job writes goes to the runner's stdout or stderr, as the job
 // wrote it, prefixed with "NAME: ". When a job ends the runner writes one line
 // to stdout, "smol-runner: NAME: ok" or "smol-runner: NAME: " and the reason
 // it failed, and the runner exits 0 only when every job succeeded.
 //
-// Stopping: the go command that runs this program ignores SIGINT and does not
-// pass it on, and inside a container it is the only process the engine
-// signals. So the runner also stops, interrupting every job and waiting for
-// them, when it reads a line "stop" on its standard input (the caller runs the
-// container with -i and writes that line) as well as on SIGINT or SIGTERM.
-// End of input alone does not stop it, so the command runs unchanged with
-// stdin closed or at a terminal.
-//
-// Started by go run, the runner leaves a copy of itself in its working
-// directory (smol's runner directory in the cache), named
-// runner-GOOS-GOARCH; smol then starts that copy directly, which saves the go
-// command's start-up and makes the runner the process the engine signals.
+// Stopping: on SIGINT or SIGTERM (the engine forwards Ctrl-C to the
+// container's first process, which the runner is when started directly), and
+// also when it reads a line "stop" on its standard input (the caller runs the
+// container with -i and writes that line), since under go run the go
+// command ignores SIGINT and does not pass it on. It interrupts every job and
+// waits for them. End of input alone does not stop it, so the command runs
+// unchanged with stdin closed or at a terminal.
 //
 // The file uses only the standard library and nothing newer than Go 1.21, so
 // that it builds with any toolchain a module can pin. It avoids fmt and
-// encoding/json (and with them reflect): on a cold cache the builder compiles
-// the runner and everything it imports before any job starts, so every
-// package it does not import is time saved.
+// encoding/json (and with them reflect), so that building it compiles as
+// little as possible.
 package main
 
 import (
