@@ -54,6 +54,7 @@ type results struct {
 	Date      time.Time
 	Machine   machine
 	Versions  versions
+	Repo      string // the repository measured, as given
 	Scratch   string // the scratch directory, and the clone in it, as run
 	Src       string
 	Revision  string // commit measured (the clone's HEAD)
@@ -155,7 +156,7 @@ func bench(ctx context.Context, cfg config, r *runner, say func(string, ...any))
 		platforms: strings.Split(cfg.platforms, ",")}
 	s.res = &results{Command: cfg.command, Date: time.Now().UTC(), Package: cfg.pkg, Platforms: s.platforms,
 		Host: runtime.GOOS + "/" + runtime.GOARCH, EditFile: cfg.edit, Machine: readMachine(),
-		Scratch: scratch, Src: s.src}
+		Repo: cfg.repo, Scratch: scratch, Src: s.src}
 	s.res.Machine.LoadStart = loadAvg()
 	if err := s.setup(ctx); err != nil {
 		return nil, err

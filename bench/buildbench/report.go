@@ -111,7 +111,8 @@ func markdown(res *results) []byte {
 }
 
 // tidy prepares a recorded command for the report: the scratch clone
-// becomes $PWD and the rest of the scratch directory $SCRATCH.
+// becomes $PWD, the rest of the scratch directory $SCRATCH, and paths in the
+// measured repository (the GoReleaser binary) relative ones.
 func tidy(cmd string, res *results) string {
 	if cmd == "" {
 		return "n/a"
@@ -121,6 +122,9 @@ func tidy(cmd string, res *results) string {
 	}
 	if res.Scratch != "" {
 		cmd = strings.ReplaceAll(cmd, res.Scratch, "$SCRATCH")
+	}
+	if res.Repo != "" {
+		cmd = strings.ReplaceAll(cmd, res.Repo+"/", "")
 	}
 	return "`" + cmd + "`"
 }

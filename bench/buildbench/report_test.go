@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +28,7 @@ func fixture() *results {
 		Date:      time.Date(2026, 11, 27, 1, 2, 0, 0, time.UTC),
 		Machine:   machine{NProc: 2, CPU: "AMD EPYC", Kernel: "6.1.0", LoadStart: "4.21 4.73 4.67", LoadEnd: "5.91 5.54 5.00"},
 		Versions:  versions{Go: "go version go1.26.8 linux/amd64", Docker: "client 28.2.2, server 20.10.24", Smol: "smol devel at 7db70fabcfc7", GoReleaser: "GoReleaser v2.15.1"},
+		Repo:      "/home/dev/gohttp-smol",
 		Scratch:   "/tmp/buildbench-1",
 		Src:       "/tmp/buildbench-1/src",
 		Revision:  "7db70fabcfc7aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
@@ -41,7 +42,7 @@ func fixture() *results {
 		GoReleaserConfig: goreleaserConfig("./cmd/gohttp-smol", "gohttp-smol", []string{"linux/amd64", "linux/arm64"}, "7db70fa"),
 		Cases: []*measured{
 			{Key: caseCold, Name: "cold, linux/amd64 + linux/arm64", Smol: sec(30, 34), GoReleaser: sec(31, 33),
-				SmolCmd: "/tmp/buildbench-1/smol build --cache-dir /tmp/buildbench-1/cold-smol-2 ./cmd/gohttp-smol", PeerCmd: "/usr/bin/goreleaser build --snapshot --clean"},
+				SmolCmd: "/tmp/buildbench-1/smol build --cache-dir /tmp/buildbench-1/cold-smol-2 ./cmd/gohttp-smol", PeerCmd: "/home/dev/gohttp-smol/bench/results/bin/goreleaser build --snapshot --clean"},
 			{Key: caseEdit, Name: "warm, one-line change, linux/amd64 + linux/arm64", Smol: sec(2.0, 2.2, 1.9), GoReleaser: sec(1.5, 1.6, 1.4)},
 			{Key: caseNoChange, Name: "warm, no change, linux/amd64 + linux/arm64", Smol: sec(0.25, 0.3, 0.2), GoReleaser: sec(0.5, 0.45, 0.4)},
 			{Key: caseNoChangeHost, Name: "warm, no change, host platform (linux/amd64)", Smol: sec(0.2, 0.2, 0.2), GoReleaser: sec(0.35, 0.4, 0.3)},
@@ -93,7 +94,7 @@ func TestMarkdownGolden(t *testing.T) {
 			if !bytes.HasPrefix(got, []byte(section.Begin()+"\n")) || !bytes.HasSuffix(got, []byte(section.End()+"\n")) {
 				t.Errorf("section is not wrapped in its markers")
 			}
-			if bytes.Contains(got, []byte("/tmp/buildbench-1")) {
+			if bytes.Contains(got, []byte("/tmp/buildbench-1")) || bytes.Contains(got, []byte("/home/dev/gohttp-smol")) {
 				t.Errorf("scratch paths leaked into the report:\n%s", got)
 			}
 		})
