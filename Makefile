@@ -117,13 +117,14 @@ proof: $(SMOL)
 	go run ./proof -smol $(SMOL) $(PROOF_FLAGS)
 # --- end proof ------------------------------------------------------------------
 
-# --- bench-build (issue 2 figures): smol's build times (bench/buildbench) ------
-# In one run, from a scratch clone (the tree is never touched): warm no-change
-# and one-line-change rebuilds of ./cmd/gohttp-smol with smol against the seed
-# recipe in the same builder image, cold builds against native go in
-# interleaved rounds, and a breakdown of a warm rebuild. Rewrites the
-# bench:build section of BENCHMARKS.md; raw JSON and a log of every command in
-# bench/results/. ~10 minutes on 2 shared cores; not run by .ci/run.
+# --- bench-build: smol's build times against GoReleaser (bench/buildbench) ---
+# In one run, from a scratch clone (the tree is never touched): cold builds of
+# ./cmd/gohttp-smol for linux/amd64 + linux/arm64, then warm rebuilds after a
+# one-line change, with no change, and with no change for the host platform,
+# each with smol and with GoReleaser v2.15.1 (same flags) in the same rounds,
+# order alternating. GoReleaser is installed into bench/results/bin the first
+# time. Rewrites the bench:build section of BENCHMARKS.md; raw JSON and a log
+# of every command in bench/results/. Not run by .ci/run.
 # BENCH_BUILD_FLAGS passes flags, e.g. BENCH_BUILD_FLAGS="-runs 7 -keep".
 BENCH_BUILD_FLAGS ?=
 

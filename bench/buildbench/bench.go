@@ -1,76 +1,111 @@
 package main
 
 // The measurements, in the order they run: set-up (scratch clone, smol built
-// from it, versions), cold builds (native and smol interleaved), then warm
-// rounds that each hold a no-change rebuild, a one-line-change rebuild, the
-// breakdown probes and, in the first rounds, the seed recipe.
+// from it, GoReleaser found or installed, versions), cold rounds (both tools
+// from empty caches, order alternating), then warm rounds, each holding every
+// warm case for both tools, order alternating.
 
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/build"
 	"github.com/gohttp-smol/gohttp-smol/internal/gomod"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
-	"github.com/gohttp-smol/gohttp-smol/internal/staticbin"
 )
+
+// goreleaserModule is the GoReleaser release measured beside smol.
+const goreleaserModule = "github.com/goreleaser/goreleaser/v2@v2.15.1"
 
 // config is what the flags chose.
 type config struct {
 	repo       string // the checkout to clone (never modified)
-	pkg        string // the package smol builds
-	edit       string // file of the scratch copy that the one-line change appends to
+	pkg        string // the package both tools build
+	platforms  string // comma-separated GOOS/GOARCH of the multi-platform cases
+	edit       string // file of the scratch clone that the one-line change appends to
 	smolBin    string // a smol binary to use instead of building one from the clone
-	runs       int    // warm rounds: no-change and one-line-change rebuilds
-	seedRuns   int    // seed recipe runs, in the first warm rounds
-	coldRounds int    // cold rounds, each one native and one smol build
+	goreleaser string // the goreleaser binary; installed there when missing
+	runs       int    // warm rounds
+	coldRounds int    // cold rounds
 	keep       bool   // keep the scratch directory
 	command    string // how this run was started, for the report
 }
 
+// Case keys, in report order.
+const (
+	caseCold         = "cold"
+	caseEdit         = "edit"
+	caseNoChange     = "nochange"
+	caseNoChangeHost = "nochange-host"
+	caseForce        = "force"
+)
+
 // results is everything one run measured. It is saved as JSON, and the
 // report is made from it alone.
 type results struct {
-	Command  string
-	Date     time.Time
-	Machine  machine
-	Versions versions
-	Scratch  string // the scratch directory, and the clone in it, as run
-	Src      string
-	Revision string // commit measured (the clone's HEAD)
-	Describe string // its git describe, the version smol stamps
-	Package  string
-	Platform string // GOOS/GOARCH built
+	Command   string
+	Date      time.Time
+	Machine   machine
+	Versions  versions
+	Repo      string // the repository measured, as given
+	Scratch   string // the scratch directory, and the clone in it, as run
+	Src       string
+	Revision  string // commit measured (the clone's HEAD)
+	Version   string // the version string both tools stamp
+	Package   string
+	Platforms []string // the multi-platform cases' platforms
+	Host      string   // the host platform, built by the -host cases
+	Image     string   // builder image smol resolved
+	ImageID   string
+	EditFile  string
+	EditLine  string // the appended line, N standing for a nonce
 
-	Image   string // image smol resolved and the seed ran in
-	ImageID string
+	GoReleaserConfig string // the generated .goreleaser.yaml
 
-	EditFile string
-	EditLine string // the appended line, with N standing for a nonce
+	Cases []*measured
 
-	SmolCommand string   // a warm rebuild, as run
-	SeedCommand string   // the seed recipe, as run
-	ColdNative  []string // the native cold build's commands
-	ColdSmol    string
+	// ColdSmolDeps and ColdSmolBuild are smol's own timing of its steps
+	// in each cold round.
+	ColdSmolDeps, ColdSmolBuild []time.Duration
+	// Module cache sizes after the last cold build, in bytes.
+	SmolModCache, GoReleaserModCache int64
+	// SameBytes: the two tools' cold outputs were identical for every
+	// platform in every cold round.
+	SameBytes bool
+}
 
-	NoChange []time.Duration // smol, warm caches, no change
-	Phases   []phases        // smol's own progress lines during NoChange
-	Edit     []time.Duration // smol, warm caches, one line appended
-	Seed     []time.Duration
-	// RoundLoad is the 1-minute load average as each warm round started:
-	// how busy the shared machine was around those figures.
-	RoundLoad []string
+// measured is one case: both tools' times, index i of each from the same
+// round. A case smol cannot run (an older smol without --force) has no
+// times.
+type measured struct {
+	Key        string
+	Name       string
+	Smol       []time.Duration
+	GoReleaser []time.Duration
+	SmolCmd    string
+	PeerCmd    string
+}
 
-	Cold      []coldRound
-	SameBytes bool // native and smol cold builds gave identical binaries
+func (r *results) add(key, name, smolCmd, peerCmd string) *measured {
+	m := &measured{Key: key, Name: name, SmolCmd: smolCmd, PeerCmd: peerCmd}
+	r.Cases = append(r.Cases, m)
+	return m
+}
 
-	Probes probes
+func (r *results) get(key string) *measured {
+	for _, m := range r.Cases {
+		if m.Key == key {
+			return m
+		}
+	}
+	return &measured{Key: key}
 }
 
 // machine describes where the run happened.
@@ -83,57 +118,25 @@ type machine struct {
 }
 
 type versions struct {
-	Go, Docker, Smol string
+	Go, Docker, Smol, GoReleaser string
 }
 
-// phases splits one smol rebuild at its progress lines.
-type phases struct {
-	Ready   time.Duration // start to "smol: image": plan, git, image lookups
-	Step    time.Duration // to the step line: container run of go build, static check, hash
-	Publish time.Duration // to "smol: wrote": rename, SHA256SUMS, manifest
-	Exit    time.Duration // to process exit
-	Said    time.Duration // the step time smol printed
-}
-
-// coldRound is one native and one smol build from empty caches.
-type coldRound struct {
-	NativeFirst bool
-	Native      time.Duration // go mod download + go build
-	NativeDeps  time.Duration
-	Smol        time.Duration // smol build, whole process
-	SmolDeps    time.Duration // as smol printed it
-	SmolBuild   time.Duration
-}
-
-// probes time the parts of a warm rebuild one by one.
-type probes struct {
-	Inspect   []time.Duration // docker image inspect of the builder image
-	Start     []time.Duration // docker run with smol's mounts and env, running go version
-	Container []time.Duration // docker run of smol's exact build step, with -debug-trace
-	GoBuild   []time.Duration // the go command inside it, from its trace
-	Load      []time.Duration // its package loading, from the trace
-	Link      []time.Duration // its link action, from the trace
-	// The same go build with the host's go command and its own warm
-	// caches, from its trace.
-	NativeBuild, NativeLoad, NativeLink []time.Duration
-	CheckHash                           []time.Duration // staticbin.Check + SHA-256 of the output, in process
-	OutputSize                          int64
-}
-
-// session is one benchmark run: what it needs to run builds and what it
-// found so far.
+// session is one benchmark run.
 type session struct {
-	cfg     config
-	r       *runner
-	say     func(string, ...any)
-	res     *results
-	scratch string       // temporary directory holding all of the below
-	src     string       // the scratch clone
-	smol    string       // smol binary
-	mod     gomod.Module // the clone's module
+	cfg       config
+	r         *runner
+	say       func(string, ...any)
+	res       *results
+	scratch   string // temporary directory holding all of the below
+	src       string // the scratch clone
+	smol      string // smol binary
+	mod       gomod.Module
+	exe       string // the command's name
+	hasForce  bool   // smol build takes --force
+	platforms []string
 }
 
-// bench runs every measurement, in a scratch directory it removes (unless
+// bench runs every measurement in a scratch directory it removes (unless
 // -keep, or on failure, when it says where it is).
 func bench(ctx context.Context, cfg config, r *runner, say func(string, ...any)) (_ *results, err error) {
 	scratch, err := os.MkdirTemp("", "buildbench-")
@@ -141,8 +144,6 @@ func bench(ctx context.Context, cfg config, r *runner, say func(string, ...any))
 		return nil, fmt.Errorf("scratch directory: %w", err)
 	}
 	defer func() {
-		// A failure's scratch directory is kept for inspection; an
-		// interrupted run's is not (it holds two module caches).
 		if cfg.keep || err != nil && ctx.Err() == nil {
 			say("scratch directory kept: %s", scratch)
 			return
@@ -151,26 +152,28 @@ func bench(ctx context.Context, cfg config, r *runner, say func(string, ...any))
 			say("%v", rmErr)
 		}
 	}()
-	s := &session{cfg: cfg, r: r, say: say, scratch: scratch, src: filepath.Join(scratch, "src")}
-	s.res = &results{Command: cfg.command, Date: time.Now().UTC(), Package: cfg.pkg,
-		Platform: runtime.GOOS + "/" + runtime.GOARCH, EditFile: cfg.edit,
-		Scratch: scratch, Src: s.src, Machine: readMachine()}
+	s := &session{cfg: cfg, r: r, say: say, scratch: scratch, src: filepath.Join(scratch, "src"),
+		platforms: strings.Split(cfg.platforms, ",")}
+	s.res = &results{Command: cfg.command, Date: time.Now().UTC(), Package: cfg.pkg, Platforms: s.platforms,
+		Host: runtime.GOOS + "/" + runtime.GOARCH, EditFile: cfg.edit, Machine: readMachine(),
+		Repo: cfg.repo, Scratch: scratch, Src: s.src}
 	s.res.Machine.LoadStart = loadAvg()
 	if err := s.setup(ctx); err != nil {
 		return nil, err
 	}
-	lastNative, lastSmol, err := s.cold(ctx)
+	smolCache, peerCache, err := s.cold(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.warm(ctx, lastNative, lastSmol); err != nil {
+	if err := s.warm(ctx, smolCache, peerCache); err != nil {
 		return nil, err
 	}
 	s.res.Machine.LoadEnd = loadAvg()
 	return s.res, nil
 }
 
-// setup clones the repository, builds smol and records versions.
+// setup clones the repository, builds smol, finds GoReleaser, writes its
+// configuration into the clone and records versions.
 func (s *session) setup(ctx context.Context) error {
 	res, r := s.res, s.r
 	s.say("cloning %s into %s", s.cfg.repo, s.src)
@@ -181,7 +184,7 @@ func (s *session) setup(ctx context.Context) error {
 	if res.Revision, err = r.output(ctx, s.src, "git", "rev-parse", "HEAD"); err != nil {
 		return err
 	}
-	if res.Describe, err = r.output(ctx, s.src, "git", "describe", "--tags", "--always", "--dirty"); err != nil {
+	if res.Version, err = r.output(ctx, s.src, "git", "describe", "--tags", "--always"); err != nil {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(s.src, s.cfg.edit)); err != nil {
@@ -190,6 +193,7 @@ func (s *session) setup(ctx context.Context) error {
 	if s.mod, err = gomod.Read(s.src); err != nil {
 		return err
 	}
+	s.exe = build.ExecName(s.mod.Path, s.cfg.pkg)
 	s.smol = s.cfg.smolBin
 	if s.smol == "" {
 		s.smol = filepath.Join(s.scratch, "smol")
@@ -198,6 +202,15 @@ func (s *session) setup(ctx context.Context) error {
 			argv: []string{"go", "build", "-o", s.smol, "./cmd/smol"}}); err != nil {
 			return err
 		}
+	}
+	help, _ := r.output(ctx, s.src, s.smol, "build", "-h")
+	s.hasForce = strings.Contains(help, "-force")
+	if err := s.findGoReleaser(ctx); err != nil {
+		return err
+	}
+	res.GoReleaserConfig = goreleaserConfig(s.cfg.pkg, s.exe, s.platforms, res.Version)
+	if err := os.WriteFile(filepath.Join(s.src, ".goreleaser.yaml"), []byte(res.GoReleaserConfig), 0o644); err != nil {
+		return err
 	}
 	if res.Versions.Smol, err = r.output(ctx, s.src, s.smol, "version"); err != nil {
 		return err
@@ -208,440 +221,310 @@ func (s *session) setup(ctx context.Context) error {
 	if res.Versions.Go, err = r.output(ctx, s.src, "go", "version"); err != nil {
 		return err
 	}
+	if v, err := r.output(ctx, s.src, s.cfg.goreleaser, "--version"); err == nil {
+		for _, l := range strings.Split(v, "\n") {
+			if k, val, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "GitVersion" {
+				res.Versions.GoReleaser = "GoReleaser " + strings.TrimSpace(val)
+			}
+		}
+	}
 	res.Versions.Docker, err = r.output(ctx, s.src, "docker", "version", "--format", "client {{.Client.Version}}, server {{.Server.Version}}")
 	return err
 }
 
-// smolBuild is the smol command line of every build, with caches in cache.
-func (s *session) smolBuild(cache string) []string {
-	return []string{s.smol, "build", "--cache-dir", cache, s.cfg.pkg}
+// findGoReleaser installs GoReleaser with go install where -goreleaser
+// names no file. It is a large compile, done once and kept (under
+// bench/results/bin by default).
+func (s *session) findGoReleaser(ctx context.Context) error {
+	if _, err := os.Stat(s.cfg.goreleaser); err == nil {
+		return nil
+	}
+	dir, err := filepath.Abs(filepath.Dir(s.cfg.goreleaser))
+	if err != nil {
+		return err
+	}
+	if filepath.Base(s.cfg.goreleaser) != "goreleaser" {
+		return fmt.Errorf("-goreleaser %s does not exist (a path ending in goreleaser is installed there)", s.cfg.goreleaser)
+	}
+	s.say("installing %s into %s (a large compile, done once)", goreleaserModule, dir)
+	_, _, err = s.r.run(ctx, job{dir: s.scratch, env: append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0"),
+		argv: []string{"go", "install", goreleaserModule}})
+	return err
 }
 
-// output is where smol puts the binary it builds for this host.
-func (s *session) output() string {
-	return filepath.Join(s.src, "dist", build.ExecName(s.mod.Path, s.cfg.pkg)+"_"+runtime.GOOS+"_"+runtime.GOARCH)
+// goreleaserConfig is the .goreleaser.yaml of the scratch clone: GoReleaser's
+// documented reproducible-build settings (-trimpath, mod_timestamp,
+// -buildid=, CGO_ENABLED=0) with smol's exact flags, so both tools build the
+// same bytes. Its output goes to .goreleaser-dist, beside smol's dist.
+func goreleaserConfig(pkg, exe string, platforms []string, version string) string {
+	var goos, goarch []string
+	for _, p := range platforms {
+		o, a, _ := strings.Cut(p, "/")
+		if !slices.Contains(goos, o) {
+			goos = append(goos, o)
+		}
+		if !slices.Contains(goarch, a) {
+			goarch = append(goarch, a)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "version: 2\nproject_name: %s\ndist: .goreleaser-dist\nbuilds:\n  - id: bench\n    main: %s\n    binary: %s\n", exe, pkg, exe)
+	fmt.Fprintf(&b, "    env:\n      - CGO_ENABLED=0\n")
+	fmt.Fprintf(&b, "    goos: [%s]\n    goarch: [%s]\n", strings.Join(goos, ", "), strings.Join(goarch, ", "))
+	if len(goos)*len(goarch) != len(platforms) {
+		b.WriteString("    ignore:\n")
+		for _, o := range goos {
+			for _, a := range goarch {
+				if !slices.Contains(platforms, o+"/"+a) {
+					fmt.Fprintf(&b, "      - goos: %s\n        goarch: %s\n", o, a)
+				}
+			}
+		}
+	}
+	fmt.Fprintf(&b, "    flags:\n      - -mod=readonly\n      - -trimpath\n      - -buildvcs=false\n")
+	fmt.Fprintf(&b, "    ldflags:\n      - -s -w -buildid= -X main.version=%s\n", version)
+	b.WriteString("    mod_timestamp: \"{{ .CommitTimestamp }}\"\n")
+	return b.String()
 }
 
-func (s *session) native(dir string) nativeGo {
-	return nativeGo{src: s.src, dir: dir, pkg: s.cfg.pkg, version: s.res.Describe, exe: build.ExecName(s.mod.Path, s.cfg.pkg)}
+// smolArgs is a smol build of platforms ("" for the host's) with caches in
+// cache.
+func (s *session) smolArgs(cache, platforms string, extra ...string) []string {
+	argv := []string{s.smol, "build", "--cache-dir", cache, "--set-version", s.res.Version}
+	if platforms != "" {
+		argv = append(argv, "--platform", platforms)
+	}
+	argv = append(argv, extra...)
+	return append(argv, s.cfg.pkg)
 }
 
-// cold runs the cold rounds: a native and a smol build from empty caches
-// each, the order alternating so that neither always goes first. It
-// returns the last round's cache directories, which the warm rounds reuse.
-func (s *session) cold(ctx context.Context) (lastNative, lastSmol string, err error) {
+// peerJob is a GoReleaser build with its Go caches in cache; host builds
+// only the host platform.
+func (s *session) peerJob(cache string, host bool) job {
+	argv := []string{s.cfg.goreleaser, "build", "--snapshot", "--clean"}
+	if host {
+		argv = append(argv, "--single-target")
+	}
+	env := append(os.Environ(), "GOCACHE="+filepath.Join(cache, "go-build"), "GOMODCACHE="+filepath.Join(cache, "mod"),
+		"GOFLAGS=", "GOTOOLCHAIN=local", "GOAMD64=", "GOARM64=")
+	return job{dir: s.src, env: env, argv: argv}
+}
+
+// timed runs one build and returns its wall time and output.
+func (s *session) timed(ctx context.Context, j job) (time.Duration, []line, error) {
+	return s.r.run(ctx, j)
+}
+
+// cold runs the cold rounds: both tools from empty caches, the order
+// alternating. It returns the last round's caches for the warm rounds.
+func (s *session) cold(ctx context.Context) (smolCache, peerCache string, err error) {
 	res := s.res
+	all := strings.Join(s.platforms, ",")
+	c := res.add(caseCold, "cold, "+strings.Join(s.platforms, " + "), "", "")
+	res.SameBytes = s.cfg.coldRounds > 0
 	for i := range s.cfg.coldRounds {
 		tag := fmt.Sprintf("cold round %d/%d", i+1, s.cfg.coldRounds)
-		round := coldRound{NativeFirst: i%2 == 0}
-		nat := s.native(filepath.Join(s.scratch, fmt.Sprintf("cold-native-%d", i+1)))
-		smolCache := filepath.Join(s.scratch, fmt.Sprintf("cold-smol-%d", i+1))
-		res.ColdNative = nat.commands()
-		res.ColdSmol = shellLine(s.smolBuild(smolCache))
-		var nativeSum, smolSum string
-		runNative := func() (err error) {
-			if round.Native, round.NativeDeps, nativeSum, err = nat.cold(ctx, s.r); err != nil {
+		sc := filepath.Join(s.scratch, fmt.Sprintf("cold-smol-%d", i+1))
+		pc := filepath.Join(s.scratch, fmt.Sprintf("cold-goreleaser-%d", i+1))
+		smolJob := job{dir: s.src, argv: s.smolArgs(sc, all)}
+		peer := s.peerJob(pc, false)
+		c.SmolCmd, c.PeerCmd = shellLine(smolJob.argv), shellLine(peer.argv)
+		var st, pt time.Duration
+		runSmol := func() error {
+			wall, lines, err := s.timed(ctx, smolJob)
+			if err != nil {
 				return err
 			}
-			s.say("%s: native go %s (download %s)", tag, secs(round.Native), secs(round.NativeDeps))
+			st = wall
+			if p, err := parseProgress(lines); err == nil {
+				d, _ := p.step("deps")
+				b, _ := p.step("build " + s.platforms[0])
+				res.ColdSmolDeps = append(res.ColdSmolDeps, d.Took)
+				res.ColdSmolBuild = append(res.ColdSmolBuild, b.Took)
+			}
 			return nil
 		}
-		runSmol := func() error {
-			wall, lines, err := s.r.run(ctx, job{dir: s.src, argv: s.smolBuild(smolCache)})
-			if err != nil {
-				return err
-			}
-			p, err := parseProgress(lines)
-			if err != nil {
-				return err
-			}
-			round.Smol = wall
-			if st, ok := p.step("deps"); ok {
-				round.SmolDeps = st.Took
-			}
-			if st, ok := p.step("build " + res.Platform); ok {
-				round.SmolBuild = st.Took
-			}
-			s.say("%s: smol %s (deps %s, build %s)", tag, secs(round.Smol), secs(round.SmolDeps), secs(round.SmolBuild))
-			smolSum, _, err = manifest.HashFile(s.output())
+		runPeer := func() error {
+			wall, _, err := s.timed(ctx, peer)
+			pt = wall
 			return err
 		}
-		order := []func() error{runNative, runSmol}
-		if !round.NativeFirst {
-			order = []func() error{runSmol, runNative}
+		order := []func() error{runSmol, runPeer}
+		if i%2 == 1 {
+			order = []func() error{runPeer, runSmol}
 		}
 		for _, f := range order {
 			if err := f(); err != nil {
 				return "", "", fmt.Errorf("%s: %w", tag, err)
 			}
 		}
-		res.SameBytes = nativeSum == smolSum && (i == 0 || res.SameBytes)
-		res.Cold = append(res.Cold, round)
-		// A round's caches go when the next round has made its own; the
-		// last round's become the warm caches.
-		for _, d := range []string{lastNative, lastSmol} {
+		c.Smol, c.GoReleaser = append(c.Smol, st), append(c.GoReleaser, pt)
+		s.say("%s: smol %s, GoReleaser %s", tag, secs(st), secs(pt))
+		same, err := s.sameBytes()
+		if err != nil {
+			return "", "", fmt.Errorf("%s: %w", tag, err)
+		}
+		res.SameBytes = res.SameBytes && same
+		pin, _ := s.mod.Pin()
+		res.SmolModCache = treeSize(filepath.Join(sc, "go"+pin, "mod"))
+		res.GoReleaserModCache = treeSize(filepath.Join(pc, "mod"))
+		for _, d := range []string{smolCache, peerCache} {
 			if d != "" {
 				if err := removeTree(d); err != nil {
 					return "", "", err
 				}
 			}
 		}
-		lastNative, lastSmol = nat.dir, smolCache
+		smolCache, peerCache = sc, pc
 	}
-	return lastNative, lastSmol, nil
+	return smolCache, peerCache, nil
 }
 
-// warm runs the warm rounds with the caches the cold rounds left (or new
-// ones, filled by the warm-up builds): each round a no-change rebuild, a
-// one-line-change rebuild, the breakdown probes and, in the first
-// -seed-runs rounds, the seed recipe.
-func (s *session) warm(ctx context.Context, lastNative, lastSmol string) error {
-	res, r := s.res, s.r
-	cache := filepath.Join(s.scratch, "warm")
-	nat := s.native(filepath.Join(s.scratch, "warm-native"))
-	for _, mv := range [][2]string{{lastSmol, cache}, {lastNative, nat.dir}} {
-		if mv[0] != "" {
-			if err := os.Rename(mv[0], mv[1]); err != nil {
-				return fmt.Errorf("warm cache: %w", err)
-			}
+// sameBytes compares each platform's output of the two tools.
+func (s *session) sameBytes() (bool, error) {
+	for _, p := range s.platforms {
+		o, a, _ := strings.Cut(p, "/")
+		mine, _, err := manifest.HashFile(filepath.Join(s.src, "dist", s.exe+"_"+o+"_"+a))
+		if err != nil {
+			return false, err
+		}
+		peerPath, err := goreleaserOutput(filepath.Join(s.src, ".goreleaser-dist"), s.exe, o, a)
+		if err != nil {
+			return false, err
+		}
+		theirs, _, err := manifest.HashFile(peerPath)
+		if err != nil {
+			return false, err
+		}
+		if mine != theirs {
+			s.say("%s: smol and GoReleaser outputs differ", p)
+			return false, nil
 		}
 	}
+	return true, nil
+}
+
+// goreleaserOutput finds GoReleaser's binary for os/arch under dist: it sits
+// in a directory named bench_OS_ARCH plus a variant suffix (_v1 for amd64,
+// _v8.0 for arm64).
+func goreleaserOutput(dist, exe, goos, goarch string) (string, error) {
+	entries, err := os.ReadDir(dist)
+	if err != nil {
+		return "", fmt.Errorf("GoReleaser output: %w", err)
+	}
+	prefix := "bench_" + goos + "_" + goarch
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() && (n == prefix || strings.HasPrefix(n, prefix+"_")) {
+			return filepath.Join(dist, n, exe), nil
+		}
+	}
+	return "", fmt.Errorf("GoReleaser output for %s/%s: no %s* directory in %s", goos, goarch, prefix, dist)
+}
+
+// warm runs the warm rounds with the caches of the last cold round (or
+// fresh ones filled by a warm-up build of each tool).
+func (s *session) warm(ctx context.Context, smolCache, peerCache string) error {
+	res := s.res
+	if smolCache == "" {
+		smolCache, peerCache = filepath.Join(s.scratch, "warm-smol"), filepath.Join(s.scratch, "warm-goreleaser")
+	}
+	all := strings.Join(s.platforms, ",")
 	s.say("warm-up builds")
-	if _, _, _, err := nat.cold(ctx, r); err != nil {
-		return fmt.Errorf("warm-up: %w", err)
-	}
-	_, lines, err := r.run(ctx, job{dir: s.src, argv: s.smolBuild(cache)})
+	_, lines, err := s.timed(ctx, job{dir: s.src, argv: s.smolArgs(smolCache, all)})
 	if err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	p, err := parseProgress(lines)
-	if err != nil {
-		return err
+	if p, err := parseProgress(lines); err == nil {
+		res.Image, res.ImageID = p.Image, p.ImageID
 	}
-	res.Image, res.ImageID = p.Image, p.ImageID
-	res.SmolCommand = shellLine(s.smolBuild(cache))
-	res.SeedCommand = shellLine(seedCommand(s.src, res.Image, s.cfg.pkg, "NAME").argv)
+	if _, _, err := s.timed(ctx, s.peerJob(peerCache, false)); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	// Both host-only builds once, so that the first round's host case is
+	// as warm as the others.
+	if _, _, err := s.timed(ctx, job{dir: s.src, argv: s.smolArgs(smolCache, "")}); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	if _, _, err := s.timed(ctx, s.peerJob(peerCache, true)); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
 
-	// The probes run smol's own build step, read from --dry-run, so that
-	// they measure exactly what smol runs.
-	dry, err := r.output(ctx, s.src, s.smol, "build", "--dry-run", "--cache-dir", cache, s.cfg.pkg)
-	if err != nil {
-		return err
+	type warmCase struct {
+		m    *measured
+		smol job
+		peer job
+		edit bool // append a line to the edit file first
 	}
-	step, err := buildCommand(dry, "build "+res.Platform)
-	if err != nil {
-		return err
+	edit := res.add(caseEdit, "warm, one-line change, "+strings.Join(s.platforms, " + "), "", "")
+	noChange := res.add(caseNoChange, "warm, no change, "+strings.Join(s.platforms, " + "), "", "")
+	host := res.add(caseNoChangeHost, "warm, no change, host platform ("+res.Host+")", "", "")
+	cases := []warmCase{
+		{edit, job{dir: s.src, argv: s.smolArgs(smolCache, all)}, s.peerJob(peerCache, false), true},
+		{noChange, job{dir: s.src, argv: s.smolArgs(smolCache, all)}, s.peerJob(peerCache, false), false},
+		{host, job{dir: s.src, argv: s.smolArgs(smolCache, "")}, s.peerJob(peerCache, true), false},
 	}
-	probeOut := filepath.Join(s.scratch, "probe-out")
-	if err := os.MkdirAll(probeOut, 0o755); err != nil {
-		return err
+	if s.hasForce {
+		force := res.add(caseForce, "warm, no change, "+strings.Join(s.platforms, " + ")+", smol --force", "", "")
+		cases = append(cases, warmCase{force, job{dir: s.src, argv: s.smolArgs(smolCache, all, "--force")}, s.peerJob(peerCache, false), false})
 	}
-	pr, err := newProber(step, res.Image, probeOut, os.Getpid())
-	if err != nil {
-		return err
-	}
-	pr.native = nat
-
+	// A package-level variable: it changes the package's compiled object,
+	// so the build recompiles the package and links again, as a real
+	// one-line change does. A comment would give the same object and no
+	// link.
+	res.EditLine = `var buildbenchEditN = "N"`
 	editPath := filepath.Join(s.src, s.cfg.edit)
-	orig, err := os.ReadFile(editPath)
-	if err != nil {
-		return fmt.Errorf("-edit: %w", err)
-	}
-	res.EditLine = `var _ = "buildbench edit N"`
-	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
-
 	for i := range s.cfg.runs {
-		tag := fmt.Sprintf("round %d/%d", i+1, s.cfg.runs)
-		res.RoundLoad = append(res.RoundLoad, strings.Fields(loadAvg())[0])
-
-		wall, lines, err := r.run(ctx, job{dir: s.src, argv: s.smolBuild(cache)})
-		if err != nil {
-			return fmt.Errorf("%s: no-change rebuild: %w", tag, err)
-		}
-		p, err := parseProgress(lines)
-		if err != nil {
-			return err
-		}
-		res.NoChange = append(res.NoChange, wall)
-		res.Phases = append(res.Phases, splitPhases(p, wall, "build "+res.Platform))
-
-		// The appended line is new to the build cache every time (nonce
-		// and round), and the file is restored byte for byte after.
-		edited := fmt.Appendf(append([]byte(nil), orig...), "\nvar _ = \"buildbench edit %s-%d\"\n", nonce, i)
-		if err := os.WriteFile(editPath, edited, 0o644); err != nil {
-			return err
-		}
-		ewall, _, err := r.run(ctx, job{dir: s.src, argv: s.smolBuild(cache)})
-		if rerr := os.WriteFile(editPath, orig, 0o644); rerr != nil {
-			return fmt.Errorf("restore %s: %w", s.cfg.edit, rerr)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: one-line change: %w", tag, err)
-		}
-		res.Edit = append(res.Edit, ewall)
-
-		if err := pr.probe(ctx, r, &res.Probes, s.mod.Path, s.cfg.pkg, s.output()); err != nil {
-			return fmt.Errorf("%s: %w", tag, err)
-		}
-
-		line := fmt.Sprintf("%s: smol no-change %s, one-line change %s", tag, secs(wall), secs(ewall))
-		if i < s.cfg.seedRuns {
-			name := fmt.Sprintf("buildbench-%d-seed-%d", os.Getpid(), i+1)
-			seed := seedCommand(s.src, res.Image, s.cfg.pkg, name)
-			seed.cleanup = func() { removeContainer(name) }
-			swall, _, err := r.run(ctx, seed)
-			if err != nil {
-				return fmt.Errorf("%s: seed recipe: %w", tag, err)
+		tag := fmt.Sprintf("warm round %d/%d", i+1, s.cfg.runs)
+		var said []string
+		for _, c := range cases {
+			c.m.SmolCmd, c.m.PeerCmd = shellLine(c.smol.argv), shellLine(c.peer.argv)
+			if c.edit {
+				f, err := os.OpenFile(editPath, os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(f, "\nvar buildbenchEdit%d = \"%d\"\n", i, time.Now().UnixNano())
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					return err
+				}
 			}
-			res.Seed = append(res.Seed, swall)
-			line += ", seed " + secs(swall)
+			var st, pt time.Duration
+			runSmol := func() (err error) { st, _, err = s.timed(ctx, c.smol); return err }
+			runPeer := func() (err error) { pt, _, err = s.timed(ctx, c.peer); return err }
+			order := []func() error{runSmol, runPeer}
+			if i%2 == 1 {
+				order = []func() error{runPeer, runSmol}
+			}
+			for _, f := range order {
+				if err := f(); err != nil {
+					return fmt.Errorf("%s, %s: %w", tag, c.m.Name, err)
+				}
+			}
+			c.m.Smol, c.m.GoReleaser = append(c.m.Smol, st), append(c.m.GoReleaser, pt)
+			said = append(said, fmt.Sprintf("%s %s/%s", c.m.Key, secs(st), secs(pt)))
 		}
-		s.say("%s", line)
-	}
-	if s.cfg.runs < s.cfg.seedRuns {
-		s.say("note: only %d seed runs (one per warm round)", s.cfg.runs)
-	}
-	if diff, err := r.output(ctx, s.src, "git", "status", "--porcelain", "--untracked-files=no"); err != nil || diff != "" {
-		return fmt.Errorf("scratch clone not restored after the one-line changes: %q %v", diff, err)
+		s.say("%s (smol/GoReleaser): %s; load %s", tag, strings.Join(said, ", "), loadAvg())
 	}
 	return nil
 }
 
-// nativeGo builds the package with the host's go command, with the flags
-// and environment smol's plan gives its steps, and its caches in dir.
-type nativeGo struct {
-	src, dir, pkg string
-	version       string // stamped with -X main.version
-	exe           string // the command's file name
-}
-
-func (n nativeGo) env() []string {
-	env := []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + filepath.Join(n.dir, "home"),
-		"GOCACHE=" + filepath.Join(n.dir, "go-build"),
-		"GOMODCACHE=" + filepath.Join(n.dir, "mod"),
-		"GOPATH=" + filepath.Join(n.dir, "gopath"),
-		"CGO_ENABLED=0", "GOENV=off", "GOWORK=off", "GOTOOLCHAIN=local",
-	}
-	if tmp := os.Getenv("TMPDIR"); tmp != "" {
-		env = append(env, "TMPDIR="+tmp)
-	}
-	return env
-}
-
-// download is smol's dependency step: go mod download, with the caller's
-// module proxy settings.
-func (n nativeGo) download() job {
-	env := append(n.env(), "GOFLAGS=-mod=readonly")
-	for _, k := range []string{"GOINSECURE", "GONOPROXY", "GONOSUMDB", "GOPRIVATE", "GOPROXY", "GOSUMDB"} {
-		if v := os.Getenv(k); v != "" {
-			env = append(env, k+"="+v)
+// treeSize is the total size of the regular files under dir.
+func treeSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
 		}
-	}
-	return job{dir: n.src, env: env, argv: []string{"go", "mod", "download"}}
+		return nil
+	})
+	return n
 }
-
-// compile is smol's build step, with no module downloads; extra flags
-// (-debug-trace) go right after "go build".
-func (n nativeGo) compile(extra ...string) job {
-	argv := append([]string{"go", "build"}, extra...)
-	argv = append(argv, "-mod=readonly", "-trimpath", "-buildvcs=false",
-		"-ldflags=-s -w -buildid= -X main.version="+n.version,
-		"-o", filepath.Join(n.dir, "out")+string(filepath.Separator), n.pkg)
-	env := append(n.env(), "GOFLAGS=", "GOPROXY=off", "GOSUMDB=off")
-	return job{dir: n.src, env: env, argv: argv}
-}
-
-// commands are the two commands as the report shows them.
-func (n nativeGo) commands() []string {
-	return []string{
-		"GOFLAGS=-mod=readonly " + shellLine(n.download().argv),
-		"GOFLAGS= GOPROXY=off GOSUMDB=off " + shellLine(n.compile().argv),
-	}
-}
-
-// cold downloads and builds; with empty caches in n.dir that is a cold
-// build. It returns the total time, the download's, and the output's
-// SHA-256.
-func (n nativeGo) cold(ctx context.Context, r *runner) (total, deps time.Duration, sum string, err error) {
-	if deps, _, err = r.run(ctx, n.download()); err != nil {
-		return 0, 0, "", err
-	}
-	b, _, err := r.run(ctx, n.compile())
-	if err != nil {
-		return 0, 0, "", err
-	}
-	sum, _, err = manifest.HashFile(filepath.Join(n.dir, "out", n.exe))
-	return deps + b, deps, sum, err
-}
-
-// seedCommand is the seed repository's build recipe, as close as this
-// image allows: --rm added so the benchmark leaves no containers; cgo's
-// -linkmode external -extldflags -static dropped (it needs gcc, which a
-// toolchain-only image lacks); the host's CA bundle mounted, as smol's
-// dependency step does, because the seed's go build downloads modules and
-// this network's TLS is signed by a CA that only the host trusts. The
-// container's name lets a cancelled run remove it.
-func seedCommand(src, image, pkg, name string) job {
-	argv := []string{"docker", "run", "--rm", "--name", name}
-	if _, err := os.Stat(caBundle); err == nil {
-		argv = append(argv, "-v", caBundle+":"+caBundle+":ro")
-	}
-	argv = append(argv, "-v", src+":/source", "-w", "/source", image,
-		"go", "build", "-a", "-o", "bin/server", pkg)
-	return job{dir: src, argv: argv}
-}
-
-const caBundle = "/etc/ssl/certs/ca-certificates.crt"
-
-// prober runs the parts of smol's warm build step one at a time.
-type prober struct {
-	start, traced []string // docker run ... go version; docker run ... go build -debug-trace
-	out           string   // host directory mounted at /out
-	name          string   // container name
-	native        nativeGo // the same build with the host's go and warm caches
-}
-
-// newProber derives the probe commands from smol's build step command:
-// same mounts, environment and image, but its own container name and
-// output directory, so that nothing it does touches smol's.
-func newProber(step []string, image, out string, pid int) (*prober, error) {
-	goAt := -1
-	for i := 0; i+1 < len(step); i++ {
-		if step[i] == "go" && step[i+1] == "build" {
-			goAt = i
-			break
-		}
-	}
-	if goAt < 1 {
-		return nil, fmt.Errorf("probe: no \"go build\" in smol's build step %q", shellLine(step))
-	}
-	name := fmt.Sprintf("buildbench-%d-probe", pid)
-	base := slicesReplace(step[:goAt-1:goAt-1], "--name", name)
-	mounted := false
-	for i := range base {
-		if i > 0 && base[i-1] == "-v" && strings.HasSuffix(base[i], ":/out") {
-			base[i] = out + ":/out"
-			mounted = true
-		}
-	}
-	if !mounted {
-		return nil, fmt.Errorf("probe: smol's build step mounts no /out: %q", shellLine(step))
-	}
-	base = append(base, image)
-	traced := append(slicesClone(base), "go", "build", "-debug-trace=/out/trace.json")
-	traced = append(traced, step[goAt+2:]...)
-	return &prober{start: append(slicesClone(base), "go", "version"), traced: traced, out: out, name: name}, nil
-}
-
-// probe runs one of each probe and appends what it measured to ps.
-func (p *prober) probe(ctx context.Context, r *runner, ps *probes, modPath, pkg, output string) error {
-	cleanup := func() { removeContainer(p.name) }
-	inspect := []string{"docker", "image", "inspect", "--format", "{{.Id}}", p.traced[imageIndex(p.traced)]}
-	d, _, err := r.run(ctx, job{argv: inspect})
-	if err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	ps.Inspect = append(ps.Inspect, d)
-	if d, _, err = r.run(ctx, job{argv: p.start, cleanup: cleanup}); err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	ps.Start = append(ps.Start, d)
-	trace := filepath.Join(p.out, "trace.json")
-	os.Remove(trace)
-	if d, _, err = r.run(ctx, job{argv: p.traced, cleanup: cleanup}); err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	ps.Container = append(ps.Container, d)
-	data, err := os.ReadFile(trace)
-	if err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	importPath := modPath + "/" + strings.TrimPrefix(pkg, "./")
-	tr, err := parseTrace(data, importPath)
-	if err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	ps.GoBuild = append(ps.GoBuild, tr.Total)
-	ps.Load = append(ps.Load, tr.Load)
-	ps.Link = append(ps.Link, tr.Link)
-
-	// The same build on the host: what the container costs the go command.
-	ntrace := filepath.Join(p.native.dir, "trace.json")
-	os.Remove(ntrace)
-	if _, _, err := r.run(ctx, p.native.compile("-debug-trace="+ntrace)); err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	if data, err = os.ReadFile(ntrace); err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	if tr, err = parseTrace(data, importPath); err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	ps.NativeBuild = append(ps.NativeBuild, tr.Total)
-	ps.NativeLoad = append(ps.NativeLoad, tr.Load)
-	ps.NativeLink = append(ps.NativeLink, tr.Link)
-
-	// What smol's collect step does to each output, timed in process.
-	start := time.Now()
-	if err := staticbin.Check(output); err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	if _, ps.OutputSize, err = manifest.HashFile(output); err != nil {
-		return fmt.Errorf("probe: %w", err)
-	}
-	ps.CheckHash = append(ps.CheckHash, time.Since(start))
-	return nil
-}
-
-// imageIndex is the index of the image in a docker run command built by
-// newProber: the word before "go".
-func imageIndex(argv []string) int {
-	for i := 1; i < len(argv); i++ {
-		if argv[i] == "go" {
-			return i - 1
-		}
-	}
-	return len(argv) - 1
-}
-
-// splitPhases places smol's progress lines on the wall-clock of its run.
-func splitPhases(p progress, wall time.Duration, stepName string) phases {
-	s, _ := p.step(stepName)
-	return phases{
-		Ready:   p.Ready,
-		Step:    s.At - p.Ready,
-		Publish: p.Wrote - s.At,
-		Exit:    wall - p.Wrote,
-		Said:    s.Took,
-	}
-}
-
-// removeContainer force-removes a container a cancelled job may have left.
-// It has its own context: the run's is already cancelled.
-func removeContainer(name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	(&runner{log: discard{}}).run(ctx, job{argv: []string{"docker", "rm", "--force", name}})
-}
-
-type discard struct{}
-
-func (discard) Write(b []byte) (int, error) { return len(b), nil }
-
-// slicesReplace returns a copy of argv with the word after flag replaced.
-func slicesReplace(argv []string, flag, value string) []string {
-	out := slicesClone(argv)
-	for i := 0; i+1 < len(out); i++ {
-		if out[i] == flag {
-			out[i+1] = value
-		}
-	}
-	return out
-}
-
-func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
 // readMachine reads the CPU count and model and the kernel release.
 func readMachine() machine {

@@ -1,13 +1,19 @@
-// Command buildbench measures smol's build figures of issue 2 in one run and
-// writes them into the build section of BENCHMARKS.md:
+// Command buildbench measures smol's build times against GoReleaser's, both
+// building the same package with the same flags in the same run, and writes
+// them into the build section of BENCHMARKS.md:
 //
-//   - a no-change rebuild of the server with warm caches, against the seed
-//     repository's build recipe run in the same builder image;
-//   - a rebuild after a one-line change;
-//   - a cold build (empty caches) against the host's go command with the
-//     same flags, in interleaved rounds;
-//   - where a warm rebuild's time goes (image lookup, container start, go
-//     build with cache hits, link, static check and hashing).
+//   - cold builds (empty caches) for every -platforms platform, with the
+//     module cache each tool filled;
+//   - warm rebuilds after a one-line change, with no change, and with no
+//     change for the host platform alone; with a smol that has --force, also
+//     smol's forced rebuild with no change (the compile path, past any
+//     up-to-date check).
+//
+// Both tools run in the same rounds, the order alternating, and every ratio
+// is taken within a round before its median is taken. GoReleaser v2.15.1
+// runs `goreleaser build --snapshot --clean` with the host's go command and a
+// generated .goreleaser.yaml holding its documented reproducible settings and
+// smol's flags; the cold outputs of the two are compared byte for byte.
 //
 // Usage (`make bench-build` runs it from the repository root):
 //
@@ -16,14 +22,13 @@
 //
 // It never touches the repository it measures: it clones it into a
 // temporary directory, builds smol from that clone, and makes every change
-// there. Only BENCHMARKS.md (its own section, between the markers
-// <!-- bench:build:begin --> and <!-- bench:build:end -->), the raw results
-// (-json) and the log next to them are written in the repository.
+// there. Only BENCHMARKS.md (its own section), the raw results (-json), the
+// log beside them and, when missing, the GoReleaser binary (-goreleaser) are
+// written in the repository.
 //
-// It needs git, go, and docker with the builder image smol would use (here
-// smol/go:<pinned version>, which `smol image` makes); the cold rounds and the
-// seed recipe download modules through the module proxy. The defaults take
-// about 10 minutes on 2 busy cores, most of it in cold builds and the seed.
+// It needs git, go (the version go.mod pins), docker with the builder image
+// smol would use (or smol makes it), and the module proxy for the cold builds
+// and the GoReleaser install.
 //
 // Exit status: 0 when the benchmark ran, whether or not the targets were met
 // (the report says); 1 when a measurement failed; 2 on a usage error.
@@ -67,17 +72,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg config
 	fs.StringVar(&cfg.repo, "repo", ".", "repository `dir` to measure (cloned, never modified)")
 	fs.StringVar(&cfg.pkg, "pkg", "./cmd/gohttp-smol", "main `package` to build")
+	fs.StringVar(&cfg.platforms, "platforms", "linux/amd64,linux/arm64", "`list` of GOOS/GOARCH for the multi-platform cases")
 	fs.StringVar(&cfg.edit, "edit", "internal/server/server.go", "`file` the one-line change is appended to (in the clone)")
 	fs.StringVar(&cfg.smolBin, "smol", "", "smol `binary` to measure (default: built from the clone's HEAD)")
-	fs.IntVar(&cfg.runs, "runs", 7, "warm `rounds`: one no-change and one one-line-change rebuild each")
-	fs.IntVar(&cfg.seedRuns, "seed-runs", 3, "seed recipe `runs`, one in each of the first warm rounds")
-	fs.IntVar(&cfg.coldRounds, "cold-rounds", 3, "cold `rounds`: one native and one smol build each")
+	fs.StringVar(&cfg.goreleaser, "goreleaser", "bench/results/bin/goreleaser", "GoReleaser `binary` (relative to -repo); installed there with go install when missing")
+	fs.IntVar(&cfg.runs, "runs", 5, "warm `rounds`, each running every warm case with both tools")
+	fs.IntVar(&cfg.coldRounds, "cold-rounds", 2, "cold `rounds`, each one build with each tool")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the scratch directory")
 	benchmarks := fs.String("benchmarks", "BENCHMARKS.md", "`file` whose build section is rewritten (relative to -repo)")
 	jsonPath := fs.String("json", "bench/results/build.json", "raw results `file`, with build.log beside it (relative to -repo); \"\" for none")
 	fromJSON := fs.String("from-json", "", "re-render the section from this results `file` and measure nothing")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: go run ./bench/buildbench [flags]\n\nMeasure smol's build figures and rewrite the build section of BENCHMARKS.md.\n\nFlags:\n")
+		fmt.Fprint(stderr, "usage: go run ./bench/buildbench [flags]\n\nMeasure smol's build times against GoReleaser and rewrite the build section of BENCHMARKS.md.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -91,8 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	if cfg.runs < 1 || cfg.seedRuns < 0 || cfg.coldRounds < 0 {
-		fmt.Fprintln(stderr, "buildbench: -runs must be at least 1, -seed-runs and -cold-rounds at least 0")
+	if cfg.runs < 1 || cfg.coldRounds < 0 {
+		fmt.Fprintln(stderr, "buildbench: -runs must be at least 1 and -cold-rounds at least 0")
 		return errUsage
 	}
 	rel := func(p string) string {
@@ -115,6 +121,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg.repo = repo
+		cfg.goreleaser = rel(cfg.goreleaser)
+		if cfg.goreleaser, err = filepath.Abs(cfg.goreleaser); err != nil {
+			return err
+		}
 		cfg.command = "go run ./bench/buildbench"
 		if len(args) > 0 {
 			cfg.command += " " + shellLine(args)

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 )
 
 // job is one command to run.
@@ -119,27 +121,9 @@ func tail(lines []line, n int) string {
 	return b.String()
 }
 
-// shellLine is argv as one line for logs and the report. It quotes like
-// smol does, so splitShell reads it back.
-func shellLine(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = quoteWord(a)
-	}
-	return strings.Join(q, " ")
-}
-
-func quoteWord(s string) string {
-	if s == "" {
-		return "''"
-	}
-	for i := 0; i < len(s); i++ {
-		if !isSafe(s[i]) {
-			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-		}
-	}
-	return s
-}
+// shellLine is argv as one line for logs and the report, quoted as smol's
+// --dry-run quotes.
+func shellLine(argv []string) string { return engine.Quote(argv) }
 
 // removeTree removes dir and everything in it. The go command makes the
 // module cache read-only, which stops a caller that is not root: on failure

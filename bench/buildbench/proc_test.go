@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,7 @@ func TestRunnerCancel(t *testing.T) {
 	defer cancel()
 	cleaned := false
 	start := time.Now()
-	_, _, err := (&runner{log: discard{}}).run(ctx, job{argv: []string{"sleep", "30"}, cleanup: func() { cleaned = true }})
+	_, _, err := (&runner{log: io.Discard}).run(ctx, job{argv: []string{"sleep", "30"}, cleanup: func() { cleaned = true }})
 	if err == nil || time.Since(start) > 10*time.Second {
 		t.Fatalf("cancelled job: err = %v after %v", err, time.Since(start))
 	}

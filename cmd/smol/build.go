@@ -120,11 +120,10 @@ func runBuild(ctx context.Context, args []string, getenv func(string) string, st
 
 // printPlan writes the commands a build would run, one per line.
 func printPlan(w io.Writer, p plan.Plan, x engine.Executor) {
-	if s, ok := p.DepsStep(x.Layout()); ok {
-		fmt.Fprintf(w, "# %s\n%s\n", s.Name, engine.Quote(x.Command(s)))
-	}
-	for _, s := range p.BuildSteps(x.Layout()) {
-		fmt.Fprintf(w, "# %s\n%s\n", s.Name, engine.Quote(x.Command(s)))
+	for _, steps := range [][]plan.Step{p.BuildDepsSteps(x.Layout()), p.BuildSteps(x.Layout())} {
+		for _, l := range x.Commands(steps) {
+			fmt.Fprintf(w, "# %s\n%s\n", l.Comment, engine.Quote(l.Argv))
+		}
 	}
 }
 

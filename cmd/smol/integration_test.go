@@ -319,53 +319,78 @@ func imageFor(t *testing.T, dir string) string {
 // TestInterrupt sends SIGINT to a cold build: smol exits non-zero, no
 // container is left, no partial or scratch file appears, and the earlier
 // output is untouched.
+// TestInterrupt: Ctrl-C stops the build, its container and, with several
+// platforms, every compile in the one container, promptly (the runner stops
+// on its stdin, not on the engine's 10-second fallback), and leaves dist as
+// it was.
 func TestInterrupt(t *testing.T) {
 	needDocker(t)
-	dir := helloModule(t)
-	os.MkdirAll(filepath.Join(dir, "dist"), 0o755)
-	out := filepath.Join(dir, "dist", "hello_"+runtime.GOOS+"_"+runtime.GOARCH)
-	os.WriteFile(out, []byte("earlier good build"), 0o755)
+	other := "linux/arm64"
+	if runtime.GOARCH == "arm64" {
+		other = "linux/amd64"
+	}
+	for _, tt := range []struct{ name, platforms string }{
+		{"one platform", ""},
+		{"two platforms", runtime.GOOS + "/" + runtime.GOARCH + "," + other},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := helloModule(t)
+			os.MkdirAll(filepath.Join(dir, "dist"), 0o755)
+			out := filepath.Join(dir, "dist", "hello_"+runtime.GOOS+"_"+runtime.GOARCH)
+			os.WriteFile(out, []byte("earlier good build"), 0o755)
 
-	cold := t.TempDir()
-	cmd := exec.Command(smolBin, "build", "--cache-dir", cold, "./cmd/hello")
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+			cold := t.TempDir()
+			args := []string{"build", "--cache-dir", cold}
+			if tt.platforms != "" {
+				args = append(args, "--platform", tt.platforms)
+			}
+			cmd := exec.Command(smolBin, append(args, "./cmd/hello")...)
+			cmd.Dir = dir
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			prefix := "smol-" + strconv.Itoa(cmd.Process.Pid) + "-build"
+			deadline := time.Now().Add(3 * time.Minute)
+			for !containerRunning(prefix) {
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatalf("no build container appeared\n%s", stderr.String())
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			time.Sleep(500 * time.Millisecond) // let the compiler get going
+			cmd.Process.Signal(os.Interrupt)
+			start := time.Now()
+			err := cmd.Wait()
+			took := time.Since(start)
+			t.Logf("stopped %v after the interrupt", took)
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+				t.Errorf("exit %v, want 130\n%s", err, stderr.String())
+			}
+			if tt.platforms != "" && took > 9*time.Second {
+				t.Errorf("stopping took %v: the runner did not stop its compiles itself", took)
+			}
+			if containerExists("smol-" + strconv.Itoa(cmd.Process.Pid)) {
+				t.Error("a container is left after the interrupt")
+			}
+			if got := readFile(t, out); got != "earlier good build" {
+				t.Errorf("earlier output replaced by %d bytes", len(got))
+			}
+			entries, _ := os.ReadDir(filepath.Join(dir, "dist"))
+			if len(entries) != 1 {
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Errorf("dist holds %v, want only the earlier output", names)
+			}
+			removeAll(cold)
+		})
 	}
-	prefix := "smol-" + strconv.Itoa(cmd.Process.Pid) + "-build"
-	deadline := time.Now().Add(3 * time.Minute)
-	for !containerRunning(prefix) {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no build container appeared\n%s", stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond) // let the compiler get going
-	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Errorf("exit %v, want 130\n%s", err, stderr.String())
-	}
-	if containerExists("smol-" + strconv.Itoa(cmd.Process.Pid)) {
-		t.Error("a container is left after the interrupt")
-	}
-	if got := readFile(t, out); got != "earlier good build" {
-		t.Errorf("earlier output replaced by %d bytes", len(got))
-	}
-	entries, _ := os.ReadDir(filepath.Join(dir, "dist"))
-	if len(entries) != 1 {
-		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
-		}
-		t.Errorf("dist holds %v, want only the earlier output", names)
-	}
-	removeAll(cold)
 }
 
 func containerRunning(prefix string) bool {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gohttp-smol/gohttp-smol/internal/build"
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
+	"github.com/gohttp-smol/gohttp-smol/internal/plan"
 )
 
 const testUsage = `usage: smol test [flags] [-- go test args]
@@ -39,7 +40,11 @@ func runTest(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stdout, "# %s\n%s\n", step.Name, engine.Quote(x.Command(step)))
 		return nil
 	}
-	if err := build.Deps(ctx, p, x, host, stderr, stderr); err != nil {
+	var deps []plan.Step
+	if d, ok := p.DepsStep(x.Layout()); ok {
+		deps = append(deps, d)
+	}
+	if err := build.Deps(ctx, p, x, host, deps, stderr, stderr); err != nil {
 		return err
 	}
 	if err := x.Run(ctx, step, stdout, stderr); err != nil {

@@ -13,7 +13,6 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -67,16 +66,17 @@ func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, 
 		return manifest.Manifest{}, fmt.Errorf("output directory %s: %w", p.OutDir, err)
 	}
 
-	if err := Deps(ctx, p, x, host, log, stderr); err != nil {
+	if err := Deps(ctx, p, x, host, p.BuildDepsSteps(x.Layout()), log, stderr); err != nil {
 		return manifest.Manifest{}, err
 	}
 	var outs []built
-	for _, s := range p.BuildSteps(x.Layout()) {
-		start := time.Now()
-		var errBuf bytes.Buffer
-		if err := x.Run(ctx, s, stderr, io.MultiWriter(stderr, &errBuf)); err != nil {
-			return manifest.Manifest{}, stepError(ctx, s, err, errBuf.String())
-		}
+	steps := p.BuildSteps(x.Layout())
+	start := time.Now()
+	results := x.RunAll(ctx, steps, stderr, stderr)
+	if err := stepErrors(ctx, steps, results); err != nil {
+		return manifest.Manifest{}, err
+	}
+	for _, s := range steps {
 		got, err := collect(p, s.Platform, filepath.Join(host.Out, s.Platform.OS+"_"+s.Platform.Arch))
 		if err != nil {
 			return manifest.Manifest{}, err
@@ -131,23 +131,24 @@ func mkdirFor(dir string, p plan.Plan) error {
 	return nil
 }
 
-// Deps runs the dependency step unless go.mod, go.sum and the proxy settings
-// are unchanged since it last succeeded with this cache: then the module
-// cache already holds every module and another container start would only
-// cost time. The compile step cannot be fooled by a stale stamp: it runs with
-// GOPROXY=off and fails loudly on a missing module.
-func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, log, stderr io.Writer) error {
+// Deps runs the dependency steps (none when the module is vendored) unless
+// they, go.mod, go.sum and the imports of the module's packages are
+// unchanged since they last succeeded with this cache: then the module cache
+// already holds what they fetch and another container start would only cost
+// time. The steps carry the packages, platforms, tags and proxy settings, so
+// the stamp covers those too. The compile step cannot be fooled by a stale
+// stamp: it runs with GOPROXY=off and fails loudly on a missing module.
+func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, steps []plan.Step, log, stderr io.Writer) error {
 	for _, d := range []string{host.GoCache, host.ModCache, host.Home} {
 		if err := mkdirFor(d, p); err != nil {
 			return fmt.Errorf("cache directory: %w: choose another with --cache-dir", err)
 		}
 	}
-	s, ok := p.DepsStep(x.Layout())
-	if !ok {
+	if len(steps) == 0 {
 		fmt.Fprintf(log, "smol: deps                     vendored, nothing to download\n")
 		return nil
 	}
-	stamp, err := depsStamp(p)
+	stamp, err := depsStamp(p, steps)
 	if err != nil {
 		return err
 	}
@@ -155,19 +156,28 @@ func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout,
 		return nil
 	}
 	start := time.Now()
-	var errBuf bytes.Buffer
-	if err := x.Run(ctx, s, stderr, io.MultiWriter(stderr, &errBuf)); err != nil {
-		return stepError(ctx, s, err, errBuf.String())
+	// The dependency steps' standard output is go list's package list:
+	// only their errors are worth showing.
+	if err := stepErrors(ctx, steps, x.RunAll(ctx, steps, io.Discard, stderr)); err != nil {
+		return err
 	}
-	fmt.Fprintf(log, "smol: %-22s %6.1fs  go mod download\n", "deps", time.Since(start).Seconds())
+	fmt.Fprintf(log, "smol: %-22s %6.1fs  %s\n", "deps", time.Since(start).Seconds(), strings.Join(steps[0].Args[:2], " "))
 	if err := os.MkdirAll(filepath.Dir(stamp), 0o755); err == nil {
 		os.WriteFile(stamp, nil, 0o644)
 	}
 	return nil
 }
 
-func depsStamp(p plan.Plan) (string, error) {
+func depsStamp(p plan.Plan, steps []plan.Step) (string, error) {
 	h := sha256.New()
+	for _, s := range steps {
+		fmt.Fprintf(h, "%q %q\n", s.Args, s.Env)
+	}
+	imports, err := ModuleImports(p.Module.Dir)
+	if err != nil {
+		return "", fmt.Errorf("deps: %w", err)
+	}
+	fmt.Fprintf(h, "%q\n", imports)
 	for _, f := range []string{"go.mod", "go.sum"} {
 		b, err := os.ReadFile(filepath.Join(p.Module.Dir, f))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -178,6 +188,21 @@ func depsStamp(p plan.Plan) (string, error) {
 	}
 	fmt.Fprintf(h, "%q\n", p.Proxy)
 	return filepath.Join(p.CacheDir, "deps-ok", hex.EncodeToString(h.Sum(nil))), nil
+}
+
+// stepErrors explains every failed step, one line each, or returns nil when
+// all succeeded. An interrupted run is one error, not one per step.
+func stepErrors(ctx context.Context, steps []plan.Step, results []engine.Result) error {
+	var errs []error
+	for i, s := range steps {
+		if err := results[i].Err; err != nil {
+			errs = append(errs, stepError(ctx, s, err, results[i].Stderr))
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // stepError explains a failed step in one line; the go command's own output

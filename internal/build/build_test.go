@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
 )
 
@@ -105,5 +106,31 @@ func TestStepError(t *testing.T) {
 	cancel()
 	if err := stepError(ctx, s, exit, ""); !strings.Contains(err.Error(), "interrupted") {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// TestStepErrors: each failed platform gets its own line, with its own hint;
+// a successful one none.
+func TestStepErrors(t *testing.T) {
+	steps := []plan.Step{
+		{Name: "build linux/amd64", Args: []string{"go", "build", "./cmd/x"}},
+		{Name: "build linux/arm64", Args: []string{"go", "build", "./cmd/x"}},
+		{Name: "build windows/amd64", Args: []string{"go", "build", "./cmd/x"}},
+	}
+	err := stepErrors(context.Background(), steps, []engine.Result{
+		{Err: errors.New("exit status 1"), Stderr: "go: updates to go.sum needed"},
+		{},
+		{Err: errors.New("exit status 1"), Stderr: "x_windows.go:3: undefined: y"},
+	})
+	if err == nil {
+		t.Fatal("no error for two failed steps")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "build linux/amd64: go build failed: exit status 1: go.sum is incomplete") ||
+		lines[1] != "build windows/amd64: go build failed: exit status 1" {
+		t.Errorf("error lines %q", lines)
+	}
+	if err := stepErrors(context.Background(), steps, make([]engine.Result, 3)); err != nil {
+		t.Errorf("all succeeded: %v", err)
 	}
 }

@@ -138,7 +138,7 @@ func (c *Container) Run(ctx context.Context, s plan.Step, stdout, stderr io.Writ
 	}
 	var errBuf bytes.Buffer
 	name := c.ContainerName(s)
-	err := run(ctx, c.Command(s), os.Environ(), "", nil, s.Interactive, stdout, io.MultiWriter(stderr, &errBuf), func() { c.remove(name) })
+	err := run(ctx, c.Command(s), os.Environ(), "", nil, stdinFor(s), nil, stdout, io.MultiWriter(stderr, &errBuf), func() { c.remove(name) })
 	if err != nil && ctx.Err() == nil {
 		if daemonErr := explainDaemon(c.Kind, errBuf.String()); daemonErr != nil {
 			return daemonErr

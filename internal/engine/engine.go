@@ -30,6 +30,14 @@ type Executor interface {
 	// Run runs s, streaming the go command's output to stdout and stderr.
 	// When ctx is cancelled the step is stopped and leaves nothing running.
 	Run(ctx context.Context, s plan.Step, stdout, stderr io.Writer) error
+	// Commands is what RunAll runs for steps, for --dry-run.
+	Commands(steps []plan.Step) []Line
+	// RunAll runs steps that are independent of one another (the builds
+	// of several platforms) at the same time, at most Jobs(len(steps)) at
+	// once, and returns how each ended, in order. When more than one step
+	// runs, every line of output is prefixed with the name of the step
+	// that wrote it. When ctx is cancelled every step is stopped.
+	RunAll(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) []Result
 }
 
 // Kinds are the engine names --engine accepts.
@@ -94,24 +102,37 @@ func quoteWord(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// run starts argv with env and waits, as cred's user when not nil;
-// interactive attaches the caller's stdin. cleanup, when not nil, is called after
+// stdinFor is the standard input of step s: the caller's for an interactive
+// step, none otherwise.
+func stdinFor(s plan.Step) io.Reader {
+	if s.Interactive {
+		return os.Stdin
+	}
+	return nil
+}
+
+// run starts argv with env and waits, as cred's user when not nil, with
+// stdin as its standard input (nil for none). On cancel it calls stop, when
+// not nil, and interrupts the process; cleanup, when not nil, is called after
 // a cancelled run to make sure nothing is left behind.
-func run(ctx context.Context, argv, env []string, dir string, cred *syscall.Credential, interactive bool, stdout, stderr io.Writer, cleanup func()) error {
+func run(ctx context.Context, argv, env []string, dir string, cred *syscall.Credential, stdin io.Reader, stop func(), stdout, stderr io.Writer, cleanup func()) error {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
-	if interactive {
-		cmd.Stdin = os.Stdin
-	}
+	cmd.Stdin = stdin
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
 	// On cancel, ask politely first: the docker CLI forwards SIGINT to the
 	// go command in the container, which stops and removes its temp files.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.Cancel = func() error {
+		if stop != nil {
+			stop()
+		}
+		return cmd.Process.Signal(os.Interrupt)
+	}
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	if ctx.Err() != nil {

@@ -56,9 +56,10 @@ func TestCommands(t *testing.T) {
 		&Native{Go: "/usr/local/go/bin/go", Host: host},
 	} {
 		var b strings.Builder
-		d, _ := p.DepsStep(x.Layout())
-		for _, s := range append([]plan.Step{d}, p.BuildSteps(x.Layout())...) {
-			b.WriteString(Quote(x.Command(s)) + "\n")
+		for _, steps := range [][]plan.Step{p.BuildDepsSteps(x.Layout()), p.BuildSteps(x.Layout())} {
+			for _, l := range x.Commands(steps) {
+				b.WriteString("# " + l.Comment + "\n" + Quote(l.Argv) + "\n")
+			}
 		}
 		name := x.Name()
 		if c, ok := x.(*Container); ok && c.DepsNetwork != "" {

@@ -221,12 +221,57 @@ type Step struct {
 	Interactive bool
 }
 
-// DepsStep downloads the modules the build needs. ok is false when there is
+// DepsStep downloads every module go.mod requires, with network access:
+// what go test and an interactive shell may need. ok is false when there is
 // nothing to download because the module is vendored.
 func (p Plan) DepsStep(l Layout) (s Step, ok bool) {
 	if p.ModMode == "vendor" {
 		return Step{}, false
 	}
+	return Step{
+		Name:    "deps",
+		Network: true,
+		Dir:     l.Src,
+		Args:    []string{"go", "mod", "download"},
+		Env:     withLayout(p.depsEnv(), l),
+	}, true
+}
+
+// BuildDepsSteps download, with network access, only what the build steps
+// need: one step per platform loads the packages and their dependencies with
+// that platform's GOOS, GOARCH and tags, and so fetches exactly the modules
+// that provide them (and the go.mod files of the module graph), checked
+// against go.sum. A module that serves only tests or other commands is never
+// fetched. The result is nil when the module is vendored.
+//
+// go list rather than go mod download of a computed list: loading the
+// packages is what decides which modules the compile needs, and it
+// downloads them as it goes, in one command that needs no shell.
+func (p Plan) BuildDepsSteps(l Layout) []Step {
+	if p.ModMode == "vendor" {
+		return nil
+	}
+	var steps []Step
+	for _, pl := range p.Platforms {
+		args := []string{"go", "list", "-deps"}
+		if len(p.Tags) > 0 {
+			args = append(args, "-tags="+strings.Join(p.Tags, ","))
+		}
+		args = append(args, p.Packages...)
+		steps = append(steps, Step{
+			Name:     "deps " + pl.String(),
+			Platform: pl,
+			Network:  true,
+			Dir:      l.Src,
+			Args:     args,
+			Env:      withLayout(append(p.depsEnv(), "GOOS="+pl.OS, "GOARCH="+pl.Arch), l),
+		})
+	}
+	return steps
+}
+
+// depsEnv is the environment of the dependency steps less the directories.
+func (p Plan) depsEnv() []string {
 	proxy := map[string]string{"GOPROXY": "https://proxy.golang.org,direct", "GOSUMDB": "sum.golang.org"}
 	for _, kv := range p.Proxy {
 		k, v, _ := strings.Cut(kv, "=")
@@ -236,13 +281,7 @@ func (p Plan) DepsStep(l Layout) (s Step, ok bool) {
 	for k, v := range proxy {
 		env = append(env, k+"="+v)
 	}
-	return Step{
-		Name:    "deps",
-		Network: true,
-		Dir:     l.Src,
-		Args:    []string{"go", "mod", "download"},
-		Env:     withLayout(env, l),
-	}, true
+	return env
 }
 
 // BuildSteps compiles every package for each platform, with no network.

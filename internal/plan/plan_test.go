@@ -168,3 +168,40 @@ func TestParsePlatforms(t *testing.T) {
 		t.Error("windows has no .exe")
 	}
 }
+
+// TestBuildDepsSteps: one network step per platform, loading exactly the
+// build's packages with its tags and that platform's GOOS/GOARCH; none for a
+// vendored module.
+func TestBuildDepsSteps(t *testing.T) {
+	p, err := New(testMod, source.Info{}, Options{CacheDir: "/c", Packages: []string{"./cmd/a", "./cmd/b"}, Tags: "netgo",
+		Platforms: "linux/amd64,windows/arm64", Proxy: map[string]string{"GOPROXY": "http://proxy.internal"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := p.BuildDepsSteps(ContainerLayout)
+	if len(steps) != 2 {
+		t.Fatalf("%d steps, want one per platform", len(steps))
+	}
+	for i, want := range []struct{ name, goos, goarch string }{{"deps linux/amd64", "linux", "amd64"}, {"deps windows/arm64", "windows", "arm64"}} {
+		s := steps[i]
+		if s.Name != want.name || !s.Network || s.Dir != "/src" {
+			t.Errorf("step %d: name %q network %v dir %q", i, s.Name, s.Network, s.Dir)
+		}
+		if got := strings.Join(s.Args, " "); got != "go list -deps -tags=netgo ./cmd/a ./cmd/b" {
+			t.Errorf("step %d: args %q", i, got)
+		}
+		for _, kv := range []string{"GOOS=" + want.goos, "GOARCH=" + want.goarch, "GOPROXY=http://proxy.internal", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0", "GOMODCACHE=/cache/mod"} {
+			if !slices.Contains(s.Env, kv) {
+				t.Errorf("step %d: env lacks %s: %v", i, kv, s.Env)
+			}
+		}
+	}
+	vendored := testMod
+	vendored.Vendored = true
+	if p, err = New(vendored, source.Info{}, Options{CacheDir: "/c"}); err != nil {
+		t.Fatal(err)
+	}
+	if steps := p.BuildDepsSteps(ContainerLayout); steps != nil {
+		t.Errorf("vendored module has dependency steps: %+v", steps)
+	}
+}

@@ -1,0 +1,380 @@
+// Command runner runs several commands at once inside one builder container
+// and keeps their output and exit status apart. smol embeds this file, writes
+// it into its cache and has the builder's own toolchain build it with
+// `go run . -install` (no shell needed in the image: smol's own smol/go
+// image has none); the runner then keeps a copy of its executable in its
+// working directory, named runner-GOOS-GOARCH, and smol starts that copy
+// directly as the container's command from then on.
+//
+// Usage:
+//
+//	runner JOB...
+//	runner -install
+//
+// Each JOB is one argument, a JSON object:
+//
+//	{"name": "build linux/amd64", "dir": "/src", "env": ["GOOS=linux", ...], "args": ["go", "build", ...]}
+//
+// env is laid over the runner's own environment (the container's), so a job
+// states only what differs from it. At most one job per CPU runs at a time,
+// in the order given. -install runs no job: it only keeps the copy (which a
+// run with jobs also does, when started by go run).
+//
+// Every line a job writes goes to the runner's stdout or stderr, as the job
+// wrote it, prefixed with "NAME: ". When a job ends the runner writes one line
+// to stdout, "smol-runner: NAME: ok" or "smol-runner: NAME: " and the reason
+// it failed, and the runner exits 0 only when every job succeeded.
+//
+// Stopping: on SIGINT or SIGTERM (the engine forwards Ctrl-C to the
+// container's first process, which the runner is when started directly), and
+// also when it reads a line "stop" on its standard input (the caller runs the
+// container with -i and writes that line), since under go run the go
+// command ignores SIGINT and does not pass it on. It interrupts every job and
+// waits for them. End of input alone does not stop it, so the command runs
+// unchanged with stdin closed or at a terminal.
+//
+// The file uses only the standard library and nothing newer than Go 1.21, so
+// that it builds with any toolchain a module can pin. It avoids fmt and
+// encoding/json (and with them reflect), so that building it compiles as
+// little as possible.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type job struct {
+	Name string
+	Dir  string
+	Env  []string
+	Args []string
+}
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "-install" {
+		// Only keep a built copy (see install): smol asks for this once
+		// a compile has filled the build cache, so building the runner
+		// costs little more than its link.
+		install()
+		return
+	}
+	jobs, err := parse(os.Args[1:])
+	if err != nil {
+		os.Stderr.WriteString("smol-runner: " + err.Error() + "\n")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			if strings.TrimSpace(sc.Text()) == "stop" {
+				stop()
+				return
+			}
+		}
+	}()
+	ok := runAll(ctx, jobs, runtime.NumCPU(), &syncWriter{w: os.Stdout}, &syncWriter{w: os.Stderr})
+	install()
+	if !ok {
+		if ctx.Err() != nil {
+			os.Exit(130)
+		}
+		os.Exit(1)
+	}
+}
+
+func parse(args []string) ([]job, error) {
+	if len(args) == 0 {
+		return nil, errors.New("no jobs: usage: runner JOB... (each a JSON object with name, dir, env, args)")
+	}
+	var jobs []job
+	for _, a := range args {
+		j, err := parseJob(a)
+		if err != nil {
+			return nil, errors.New("job " + strconv.Quote(a) + ": " + err.Error())
+		}
+		if j.Name == "" || len(j.Args) == 0 {
+			return nil, errors.New("job " + strconv.Quote(a) + ": needs a name and args")
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
+}
+
+// parseJob reads one job: a JSON object whose values are strings or arrays
+// of strings, as encoding/json writes it (no \/ escapes, no surrogate
+// pairs), which is what smol passes.
+func parseJob(s string) (job, error) {
+	var j job
+	p := &jsonScanner{s: s}
+	if !p.eat('{') {
+		return j, p.fail("want {")
+	}
+	for first := true; !p.eat('}'); first = false {
+		if !first && !p.eat(',') {
+			return j, p.fail("want , or }")
+		}
+		key, err := p.str()
+		if err != nil {
+			return j, err
+		}
+		if !p.eat(':') {
+			return j, p.fail("want :")
+		}
+		switch key {
+		case "name":
+			j.Name, err = p.str()
+		case "dir":
+			j.Dir, err = p.str()
+		case "env":
+			j.Env, err = p.strs()
+		case "args":
+			j.Args, err = p.strs()
+		default:
+			return j, errors.New("unknown field " + strconv.Quote(key))
+		}
+		if err != nil {
+			return j, err
+		}
+	}
+	if p.skip(); p.i != len(p.s) {
+		return j, p.fail("extra text")
+	}
+	return j, nil
+}
+
+type jsonScanner struct {
+	s string
+	i int
+}
+
+func (p *jsonScanner) skip() {
+	for p.i < len(p.s) && strings.IndexByte(" \t\r\n", p.s[p.i]) >= 0 {
+		p.i++
+	}
+}
+
+func (p *jsonScanner) eat(c byte) bool {
+	p.skip()
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *jsonScanner) fail(what string) error {
+	return errors.New(what + " at offset " + strconv.Itoa(p.i))
+}
+
+func (p *jsonScanner) str() (string, error) {
+	p.skip()
+	if p.i >= len(p.s) || p.s[p.i] != '"' {
+		return "", p.fail("want a string")
+	}
+	for k := p.i + 1; k < len(p.s); k++ {
+		switch p.s[k] {
+		case '\\':
+			k++
+		case '"':
+			v, err := strconv.Unquote(p.s[p.i : k+1])
+			if err != nil {
+				return "", p.fail("bad string")
+			}
+			p.i = k + 1
+			return v, nil
+		}
+	}
+	return "", p.fail("unterminated string")
+}
+
+func (p *jsonScanner) strs() ([]string, error) {
+	if p.skip(); strings.HasPrefix(p.s[p.i:], "null") {
+		p.i += len("null")
+		return nil, nil
+	}
+	if !p.eat('[') {
+		return nil, p.fail("want [")
+	}
+	var v []string
+	for first := true; !p.eat(']'); first = false {
+		if !first && !p.eat(',') {
+			return nil, p.fail("want , or ]")
+		}
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		v = append(v, s)
+	}
+	return v, nil
+}
+
+// runAll runs the jobs, at most n at a time, and reports whether all
+// succeeded.
+func runAll(ctx context.Context, jobs []job, n int, stdout, stderr io.Writer) bool {
+	if n < 1 {
+		n = 1
+	}
+	slots := make(chan struct{}, n)
+	ok := make([]bool, len(jobs))
+	var wg sync.WaitGroup
+	for i := range jobs {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			ok[i] = runJob(ctx, jobs[i], stdout, stderr)
+		}(i)
+	}
+	wg.Wait()
+	for _, v := range ok {
+		if !v {
+			return false
+		}
+	}
+	return true
+}
+
+func runJob(ctx context.Context, j job, stdout, stderr io.Writer) bool {
+	result := "ok"
+	if ctx.Err() != nil {
+		result = "interrupted before it started"
+	} else if err := run(ctx, j, stdout, stderr); ctx.Err() != nil {
+		result = "interrupted"
+	} else if err != nil {
+		result = err.Error()
+	}
+	io.WriteString(stdout, "smol-runner: "+j.Name+": "+result+"\n")
+	return result == "ok"
+}
+
+func run(ctx context.Context, j job, stdout, stderr io.Writer) error {
+	cmd := exec.CommandContext(ctx, j.Args[0], j.Args[1:]...)
+	cmd.Dir = j.Dir
+	cmd.Env = overlay(os.Environ(), j.Env)
+	// Interrupt rather than kill: the go command then removes its
+	// temporary files before it exits.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	out := &prefixWriter{w: stdout, prefix: j.Name + ": "}
+	errOut := &prefixWriter{w: stderr, prefix: j.Name + ": "}
+	cmd.Stdout, cmd.Stderr = out, errOut
+	err := cmd.Run()
+	out.flush()
+	errOut.flush()
+	return err
+}
+
+// install copies this program into the working directory as
+// runner-GOOS-GOARCH unless a copy is there already. It is best effort: a
+// runner that cannot keep a copy is started with go run again next time.
+func install() {
+	name := "runner-" + runtime.GOOS + "-" + runtime.GOARCH
+	if _, err := os.Stat(name); err == nil {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	in, err := os.Open(exe)
+	if err != nil {
+		return
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(".", name+".tmp-")
+	if err != nil {
+		return
+	}
+	_, err = io.Copy(tmp, in)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o755)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+}
+
+// overlay returns base with every KEY=VALUE of over replacing base's
+// setting of KEY.
+func overlay(base, over []string) []string {
+	set := map[string]bool{}
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		set[k] = true
+	}
+	var env []string
+	for _, kv := range base {
+		if k, _, _ := strings.Cut(kv, "="); !set[k] {
+			env = append(env, kv)
+		}
+	}
+	return append(env, over...)
+}
+
+// syncWriter serialises writes from several jobs, so lines never interleave.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// prefixWriter writes whole lines, each with prefix; a last line without a
+// newline is written by flush.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		line := append([]byte(p.prefix), p.buf[:i+1]...)
+		p.buf = p.buf[i+1:]
+		if _, err := p.w.Write(line); err != nil {
+			return len(b), err
+		}
+	}
+}
+
+func (p *prefixWriter) flush() {
+	if len(p.buf) > 0 {
+		p.w.Write(append(append([]byte(p.prefix), p.buf...), '\n'))
+		p.buf = nil
+	}
+}

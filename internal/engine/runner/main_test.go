@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// jobArg encodes j as smol does.
+func jobArg(t *testing.T, j job) string {
+	t.Helper()
+	b, err := json.Marshal(struct {
+		Name string   `json:"name"`
+		Dir  string   `json:"dir"`
+		Env  []string `json:"env"`
+		Args []string `json:"args"`
+	}{j.Name, j.Dir, j.Env, j.Args})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func needSh(t *testing.T) string {
+	t.Helper()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	return sh
+}
+
+// TestRunAll runs real processes: each line is labelled with its job, each
+// job ends with its own result line, and one failure fails the run.
+func TestRunAll(t *testing.T) {
+	sh := needSh(t)
+	jobs := []job{
+		{Name: "build a/b", Args: []string{sh, "-c", "echo out-a; echo err-a >&2; printf tail-a"}},
+		{Name: "build c/d", Env: []string{"SMOL_X=from-job"}, Args: []string{sh, "-c", "echo \"$SMOL_X\" >&2; exit 3"}},
+	}
+	var out, errOut bytes.Buffer
+	ok := runAll(context.Background(), jobs, 2, &syncWriter{w: &out}, &syncWriter{w: &errOut})
+	if ok {
+		t.Error("runAll reported success with a job that exits 3")
+	}
+	outLines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	slices.Sort(outLines)
+	wantOut := []string{"build a/b: out-a", "build a/b: tail-a", "smol-runner: build a/b: ok", "smol-runner: build c/d: exit status 3"}
+	if !slices.Equal(outLines, wantOut) {
+		t.Errorf("stdout lines %q, want %q", outLines, wantOut)
+	}
+	errLines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	slices.Sort(errLines)
+	wantErr := []string{"build a/b: err-a", "build c/d: from-job"}
+	if !slices.Equal(errLines, wantErr) {
+		t.Errorf("stderr lines %q, want %q", errLines, wantErr)
+	}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // error text, "" for success
+	}{
+		{nil, "no jobs"},
+		{[]string{`{"name":"x","args":["go","build"]}`}, ""},
+		{[]string{`{"name":"x"}`}, "needs a name and args"},
+		{[]string{`{"name":"x","args":["go"],"extra":1}`}, "unknown field"},
+		{[]string{`go build`}, "want {"},
+		{[]string{`{"name":"x","args":["go"]} tail`}, "extra text"},
+		{[]string{`{"name":"x","args":["go"`}, "want , or ]"},
+		{[]string{`{"name":"x,"args":["go"]}`}, "want , or }"},
+		{[]string{`{"name" "x","args":["go"]}`}, "want :"},
+		{[]string{`{"name":"x","env":null,"args":["go"]}`}, ""},
+	}
+	for _, tt := range tests {
+		_, err := parse(tt.args)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q: %v", tt.args, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%q: error %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+// TestParseRoundTrip: what encoding/json writes, the runner reads back.
+func TestParseRoundTrip(t *testing.T) {
+	want := job{
+		Name: "build linux/amd64",
+		Dir:  "/src",
+		Env:  []string{"GOOS=linux", "EMPTY=", `Q="quoted"`},
+		Args: []string{"go", "build", "-ldflags=-s -w -X main.v=a'b\\c", "<&>", "ünï \u2028", "tab\tnew\nline", "\x01"},
+	}
+	got, err := parse([]string{jobArg(t, want)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != want.Name || got[0].Dir != want.Dir || !slices.Equal(got[0].Env, want.Env) || !slices.Equal(got[0].Args, want.Args) {
+		t.Errorf("parse(%s) = %+v, want %+v", jobArg(t, want), got, want)
+	}
+}
+
+func TestOverlay(t *testing.T) {
+	got := overlay([]string{"A=1", "B=2", "C=3"}, []string{"B=", "D=4"})
+	want := []string{"A=1", "C=3", "B=", "D=4"}
+	if !slices.Equal(got, want) {
+		t.Errorf("overlay = %q, want %q", got, want)
+	}
+}
+
+// buildRunner compiles this program, as smol's go run does in the builder.
+func buildRunner(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "runner")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestStopLine: a "stop" line on stdin interrupts the running jobs at once;
+// the end of stdin alone does not.
+func TestStopLine(t *testing.T) {
+	sh := needSh(t)
+	bin := buildRunner(t)
+
+	t.Run("stop", func(t *testing.T) {
+		cmd := exec.Command(bin, jobArg(t, job{Name: "slow", Args: []string{sh, "-c", "echo started; exec sleep 60"}}))
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		r := bufio.NewReader(stdout)
+		if line, err := r.ReadString('\n'); line != "slow: started\n" {
+			t.Fatalf("first line %q (%v), want the job's", line, err)
+		}
+		start := time.Now()
+		stdin.Write([]byte("stop\n"))
+		rest, _ := io.ReadAll(r)
+		err = cmd.Wait()
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("stopping took %v", took)
+		}
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Errorf("exit %v, want 130", err)
+		}
+		if string(rest) != "smol-runner: slow: interrupted\n" {
+			t.Errorf("after stop: %q, want the interrupted result", rest)
+		}
+	})
+
+	t.Run("end of input", func(t *testing.T) {
+		cmd := exec.Command(bin, jobArg(t, job{Name: "short", Args: []string{sh, "-c", "sleep 0.3; echo done"}}))
+		cmd.Stdin = strings.NewReader("")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("runner with closed stdin: %v\n%s", err, out)
+		}
+		if want := "short: done\nsmol-runner: short: ok\n"; string(out) != want {
+			t.Errorf("output %q, want %q", out, want)
+		}
+	})
+}
