@@ -14,7 +14,7 @@
 // interleaved rounds with the server order rotated, wrk's requests/s, p99
 // latency and transfer rate, with the server's peak memory and CPU. The
 // report shows medians and ratios to nginx and to the seed server, and
-// checks gohttp-smol against the targets of issue 5.
+// checks gohttp-smol against its targets.
 //
 // The defaults (5 rounds of 3 s rather than 3 of 5 s) suit a shared machine:
 // the same time per server and file, but a median that survives two rounds

@@ -231,7 +231,7 @@ type targetResult struct {
 	Status string
 }
 
-// computeTargets checks gohttp-smol against the figures issue 5 sets.
+// computeTargets checks gohttp-smol against its targets in BENCHMARKS.md.
 func computeTargets(s *summary) []targetResult {
 	var out []targetResult
 	ratioTarget := func(name, file, base string, min float64) {

@@ -114,7 +114,7 @@ func TestUnitsVerify(t *testing.T) {
 
 var exposureRE = regexp.MustCompile(`Overall exposure level for gohttp-smol\.service: ([0-9]+\.[0-9]+) `)
 
-// maxExposure is the highest systemd-analyze security score issue 4 allows.
+// maxExposure is the highest systemd-analyze security score the deploy targets allow.
 const maxExposure = 2.0
 
 // TestSecurityExposure scores each service's sandbox offline (the plain
@@ -309,7 +309,7 @@ func (n *notifyListener) expect(t *testing.T, want string, timeout time.Duration
 // KillSignal ends it cleanly within TimeoutStopSec.
 //
 // The zero-failed-requests process replacement over a held socket is the
-// ops agent's test in cmd/gohttp-smol; it is not repeated here.
+// subject of a test in cmd/gohttp-smol; it is not repeated here.
 func TestSocketActivation(t *testing.T) {
 	deploytest.NeedTool(t, "systemd-socket-activate")
 	bin := deploytest.Server(t)

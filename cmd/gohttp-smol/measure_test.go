@@ -1,6 +1,6 @@
 package main
 
-// Figures that issue 5 tracks, as benchmarks (speed is never asserted in a
+// Figures the server tracks, as benchmarks (speed is never asserted in a
 // test): run with
 //
 //	go test -run '^$' -bench . -benchtime 20x ./cmd/gohttp-smol
@@ -17,7 +17,7 @@ import (
 )
 
 // BenchmarkStartup measures the time from starting the process to the
-// first 200 response, with the default site, as the benchmark of issue 5
+// first 200 response, with the default site, as the server benchmark
 // does.
 func BenchmarkStartup(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
