@@ -74,7 +74,6 @@
 package builderimage
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -86,6 +85,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 	"github.com/gohttp-smol/gohttp-smol/internal/toolchain"
 )
 
@@ -211,30 +211,9 @@ func loadArchive(ctx context.Context, engine, name string, info ImageInfo) error
 }
 
 // runEngine runs the engine's CLI and returns its standard output.
-func runEngine(ctx context.Context, engine string, args ...string) (string, error) {
-	out, err := output(exec.CommandContext(ctx, engine, args...), nil)
+func runEngine(ctx context.Context, cli string, args ...string) (string, error) {
+	out, err := engine.Output(exec.CommandContext(ctx, cli, args...), nil)
 	return string(out), err
-}
-
-// output runs cmd and returns its standard output. Its standard error goes
-// to stderr, when not nil, and into the error, which names the command.
-func output(cmd *exec.Cmd, stderr io.Writer) ([]byte, error) {
-	var stdout, errBuf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &errBuf
-	if stderr != nil {
-		cmd.Stderr = io.MultiWriter(&errBuf, stderr)
-	}
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(errBuf.String())
-		if msg == "" {
-			msg = strings.TrimSpace(stdout.String())
-		}
-		if msg != "" {
-			return stdout.Bytes(), fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, msg)
-		}
-		return stdout.Bytes(), fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
-	}
-	return stdout.Bytes(), nil
 }
 
 var (

@@ -5,6 +5,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -142,4 +143,27 @@ func run(ctx context.Context, argv, env []string, dir string, cred *syscall.Cred
 		return ctx.Err()
 	}
 	return err
+}
+
+// Output runs cmd and returns its standard output. Its standard error goes
+// to stderr, when not nil, and into the error, which names the command and
+// ends with what it printed (its standard output when its standard error is
+// empty), so that a failed engine or go command says why in one line.
+func Output(cmd *exec.Cmd, stderr io.Writer) ([]byte, error) {
+	var stdout, errBuf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &errBuf
+	if stderr != nil {
+		cmd.Stderr = io.MultiWriter(&errBuf, stderr)
+	}
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(errBuf.String())
+		if msg == "" {
+			msg = strings.TrimSpace(stdout.String())
+		}
+		if msg != "" {
+			return stdout.Bytes(), fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, msg)
+		}
+		return stdout.Bytes(), fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
+	}
+	return stdout.Bytes(), nil
 }

@@ -25,6 +25,8 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 )
 
 // Toolchain is a Go toolchain found by Find.
@@ -178,22 +180,7 @@ func run(ctx context.Context, goCmd string, stderr io.Writer, args ...string) ([
 	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = "/"
 	cmd.Env = Env(os.Environ())
-	var stdout, errBuf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &errBuf
-	if stderr != nil {
-		cmd.Stderr = io.MultiWriter(&errBuf, stderr)
-	}
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(errBuf.String())
-		if msg == "" {
-			msg = strings.TrimSpace(stdout.String())
-		}
-		if msg != "" {
-			return stdout.Bytes(), fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, msg)
-		}
-		return stdout.Bytes(), fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
-	}
-	return stdout.Bytes(), nil
+	return engine.Output(cmd, stderr)
 }
 
 // envKeep lists the variables Env passes through: where things are (PATH,
