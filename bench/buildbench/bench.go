@@ -212,6 +212,21 @@ func (s *session) setup(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(s.src, ".goreleaser.yaml"), []byte(res.GoReleaserConfig), 0o644); err != nil {
 		return err
 	}
+	// GoReleaser's config and output are not the project's source: git must
+	// ignore them, or they would be untracked files in the source set smol
+	// builds from, and every GoReleaser run would make smol's next build
+	// out of date.
+	exclude, err := os.OpenFile(filepath.Join(s.src, ".git", "info", "exclude"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = exclude.WriteString("/.goreleaser.yaml\n/.goreleaser-dist/\n")
+	if cerr := exclude.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
 	if res.Versions.Smol, err = r.output(ctx, s.src, s.smol, "version"); err != nil {
 		return err
 	}
