@@ -30,6 +30,24 @@ type buildFlags struct {
 	ldflags     string
 	depsNetwork string
 	env         listFlag
+	cgo         cgoFlag
+}
+
+// cgoFlag is --cgo (on) or --cgo=off; unset is "".
+type cgoFlag string
+
+func (c *cgoFlag) String() string   { return string(*c) }
+func (c *cgoFlag) IsBoolFlag() bool { return true }
+func (c *cgoFlag) Set(v string) error {
+	switch v {
+	case "true", "on":
+		*c = plan.CgoOn
+	case "false", "off":
+		*c = plan.CgoOff
+	default:
+		return fmt.Errorf("want --cgo or --cgo=off, not --cgo=%s", v)
+	}
+	return nil
 }
 
 type listFlag []string
@@ -50,6 +68,7 @@ func (s *buildFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&s.tags, "tags", "", "comma-separated build `tags`")
 	fs.StringVar(&s.ldflags, "ldflags", "", "extra linker `flags`, after smol's -s -w -buildid= -X")
 	fs.StringVar(&s.depsNetwork, "deps-network", "", "docker `network` for the dependency step (e.g. host); the compile step never has one")
+	fs.Var(&s.cgo, "cgo", "build packages with C code with C, statically (--cgo), or without it (--cgo=off); needed when the build has any")
 	fs.Var(&s.env, "env", "code-generation knob `KEY=VALUE` (GOAMD64, GOARM, GOEXPERIMENT, ...), repeatable")
 }
 
@@ -65,6 +84,7 @@ func (s *buildFlags) plan(ctx context.Context, pkgs []string, getenv func(string
 		LDFlags:    s.ldflags,
 		Env:        s.env,
 		GoPin:      s.goPin,
+		Cgo:        string(s.cgo),
 	}, getenv)
 }
 

@@ -13,6 +13,7 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -26,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
@@ -138,6 +140,11 @@ func mkdirFor(dir string, p plan.Plan) error {
 // time. The steps carry the packages, platforms, tags and proxy settings, so
 // the stamp covers those too. The compile step cannot be fooled by a stale
 // stamp: it runs with GOPROXY=off and fails loudly on a missing module.
+//
+// The steps may include the cgo scan (plan.CgoScanSteps): its findings are
+// kept in the stamp, so a skipped step still gives them, and a build graph
+// with C code the user has not chosen about fails here, before the compile
+// (plan.CgoVerdict).
 func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, steps []plan.Step, log, stderr io.Writer) error {
 	for _, d := range []string{host.GoCache, host.ModCache, host.Home} {
 		if err := mkdirFor(d, p); err != nil {
@@ -152,20 +159,51 @@ func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout,
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(stamp); err == nil {
-		return nil
+	found, ok := readDepsStamp(stamp)
+	if !ok {
+		start := time.Now()
+		// The dependency steps' standard output is go list's package
+		// list: only the cgo scan's marker lines are kept, and only
+		// errors are shown.
+		var out bytes.Buffer
+		if err := stepErrors(ctx, steps, x.RunAll(ctx, steps, &out, stderr)); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "smol: %-22s %6.1fs  %s\n", "deps", time.Since(start).Seconds(), strings.Join(steps[0].Args[:2], " "))
+		found = plan.ParseCgoScan(out.String())
+		if err := os.MkdirAll(filepath.Dir(stamp), 0o755); err == nil {
+			atomicfile.WriteFile(stamp, formatDepsStamp(found), 0o644)
+		}
 	}
-	start := time.Now()
-	// The dependency steps' standard output is go list's package list:
-	// only their errors are worth showing.
-	if err := stepErrors(ctx, steps, x.RunAll(ctx, steps, io.Discard, stderr)); err != nil {
-		return err
+	return p.CgoVerdict(found)
+}
+
+// depsStampHeader starts a dependency stamp's content; a stamp without it
+// (an older smol's, which kept no cgo findings) counts as absent.
+const depsStampHeader = "smol deps 2\n"
+
+// formatDepsStamp is the content of a dependency stamp: the header, then
+// one line per package with cgo files that the scan found, in the scan's
+// own format.
+func formatDepsStamp(pkgs []plan.CgoPackage) []byte {
+	var b bytes.Buffer
+	b.WriteString(depsStampHeader)
+	for _, pk := range pkgs {
+		for _, pl := range pk.Platforms {
+			fmt.Fprintf(&b, "%s%s %s %s\n", plan.CgoMarker, pl, pk.ImportPath, strings.Join(pk.Files, ","))
+		}
 	}
-	fmt.Fprintf(log, "smol: %-22s %6.1fs  %s\n", "deps", time.Since(start).Seconds(), strings.Join(steps[0].Args[:2], " "))
-	if err := os.MkdirAll(filepath.Dir(stamp), 0o755); err == nil {
-		os.WriteFile(stamp, nil, 0o644)
+	return b.Bytes()
+}
+
+// readDepsStamp reads the cgo findings kept in a dependency stamp; ok is
+// false when there is no usable stamp and the steps must run.
+func readDepsStamp(name string) (pkgs []plan.CgoPackage, ok bool) {
+	b, err := os.ReadFile(name)
+	if err != nil || !bytes.HasPrefix(b, []byte(depsStampHeader)) {
+		return nil, false
 	}
-	return nil
+	return plan.ParseCgoScan(string(b)), true
 }
 
 func depsStamp(p plan.Plan, steps []plan.Step) (string, error) {

@@ -53,6 +53,13 @@ type Manifest struct {
 	Flags      []string    `json:"flags"`
 	Env        []string    `json:"env"`
 	Outputs    []Output    `json:"outputs"`
+	// Cgo is the user's choice for C code: "on" (--cgo), "off"
+	// (--cgo=off), or empty when the build graph had none and the user did
+	// not choose. Verify rebuilds with the same choice.
+	Cgo string `json:"cgo,omitempty"`
+	// CToolchain names the C compiler and C library of a --cgo build, with
+	// their exact versions, as the cgo builder image lists them.
+	CToolchain []string `json:"c_toolchain,omitempty"`
 }
 
 // Tool is the program that wrote the manifest.

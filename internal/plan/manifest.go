@@ -14,7 +14,11 @@ import (
 
 // ldflagsPrefix is smol's own part of -ldflags; the user's extra flags
 // follow it after a space.
-func ldflagsPrefix(versionVar, version string) string {
+// With --cgo the C compiler links, statically.
+func ldflagsPrefix(versionVar, version, cgo string) string {
+	if cgo == CgoOn {
+		return "-s -w -buildid= " + cgoLDFlags + " -X " + versionVar + "=" + version
+	}
 	return "-s -w -buildid= -X " + versionVar + "=" + version
 }
 
@@ -37,6 +41,7 @@ func (p Plan) Manifest(tool manifest.Tool, engineName string, image manifest.Ima
 		LDFlags:    p.LDFlags,
 		Flags:      p.Flags(),
 		Env:        p.Env(),
+		Cgo:        p.Cgo,
 	}
 	for _, pl := range p.Platforms {
 		m.Platforms = append(m.Platforms, pl.String())
@@ -48,7 +53,7 @@ func (p Plan) Manifest(tool manifest.Tool, engineName string, image manifest.Ima
 // Manifest. The directories, the user and the proxy settings are not
 // recorded (they do not change the bytes): the caller sets them.
 func OptionsFrom(m manifest.Manifest) (Options, error) {
-	prefix := ldflagsPrefix(m.VersionVar, m.Version)
+	prefix := ldflagsPrefix(m.VersionVar, m.Version, m.Cgo)
 	if m.LDFlags != prefix && !strings.HasPrefix(m.LDFlags, prefix+" ") {
 		return Options{}, fmt.Errorf("%w: ldflags %q do not start with smol's %q", manifest.ErrInvalid, m.LDFlags, prefix)
 	}
@@ -68,5 +73,6 @@ func OptionsFrom(m manifest.Manifest) (Options, error) {
 		LDFlags:    strings.TrimPrefix(strings.TrimPrefix(m.LDFlags, prefix), " "),
 		Env:        knobs,
 		GoPin:      m.GoPin,
+		Cgo:        m.Cgo,
 	}, nil
 }

@@ -40,6 +40,11 @@ type Options struct {
 	// taken from the caller's environment. They decide where modules come
 	// from, never what is built: go.sum pins the bytes.
 	Proxy map[string]string
+
+	// Cgo is the user's choice for packages with C code: CgoOn, CgoOff, or
+	// "" for no choice, which builds without C and refuses a build graph
+	// that has cgo files outside the standard library (see CgoScanSteps).
+	Cgo string
 }
 
 // Plan is a fully decided build. Every field is recorded in the manifest or
@@ -62,6 +67,7 @@ type Plan struct {
 	OutDir     string
 	UID, GID   int
 	Proxy      []string // sorted KEY=VALUE, dependency step only
+	Cgo        string   // CgoOn, CgoOff or "" (see Options.Cgo)
 }
 
 // Knobs lists the environment variables that change the code the Go
@@ -104,6 +110,10 @@ func New(mod gomod.Module, src source.Info, o Options) (Plan, error) {
 		UID:        o.UID,
 		GID:        o.GID,
 		ModMode:    "readonly",
+		Cgo:        o.Cgo,
+	}
+	if err := checkCgo(p.Cgo); err != nil {
+		return Plan{}, err
 	}
 	if mod.Vendored {
 		p.ModMode = "vendor"
@@ -123,6 +133,9 @@ func New(mod gomod.Module, src source.Info, o Options) (Plan, error) {
 		}
 	}
 	if p.Platforms, err = ParsePlatforms(o.Platforms); err != nil {
+		return Plan{}, err
+	}
+	if err := checkCgoPlatforms(p.Cgo, p.Platforms); err != nil {
 		return Plan{}, err
 	}
 	if p.VersionVar == "" {
@@ -145,7 +158,7 @@ func New(mod gomod.Module, src source.Info, o Options) (Plan, error) {
 			p.Tags = append(p.Tags, t)
 		}
 	}
-	p.LDFlags = ldflagsPrefix(p.VersionVar, p.Version)
+	p.LDFlags = ldflagsPrefix(p.VersionVar, p.Version, p.Cgo)
 	if o.LDFlags != "" {
 		p.LDFlags += " " + o.LDFlags
 	}
@@ -247,15 +260,19 @@ func (p Plan) DepsStep(l Layout) (s Step, ok bool) {
 // go list rather than go mod download of a computed list: loading the
 // packages is what decides which modules the compile needs, and it
 // downloads them as it goes, in one command that needs no shell.
+//
+// When the user has not chosen about cgo, the result also holds
+// CgoScanSteps, so that the one container start of the dependency step
+// also decides whether the build needs that choice.
 func (p Plan) BuildDepsSteps(l Layout) []Step {
 	if p.ModMode == "vendor" {
-		return nil
+		return p.CgoScanSteps(l)
 	}
 	var steps []Step
 	for _, pl := range p.Platforms {
 		args := []string{"go", "list", "-deps"}
-		if len(p.Tags) > 0 {
-			args = append(args, "-tags="+strings.Join(p.Tags, ","))
+		if tags := p.buildTags(); len(tags) > 0 {
+			args = append(args, "-tags="+strings.Join(tags, ","))
 		}
 		args = append(args, p.Packages...)
 		steps = append(steps, Step{
@@ -267,7 +284,7 @@ func (p Plan) BuildDepsSteps(l Layout) []Step {
 			Env:      withLayout(append(p.depsEnv(), "GOOS="+pl.OS, "GOARCH="+pl.Arch), l),
 		})
 	}
-	return steps
+	return append(steps, p.CgoScanSteps(l)...)
 }
 
 // depsEnv is the environment of the dependency steps less the directories.
@@ -284,12 +301,24 @@ func (p Plan) depsEnv() []string {
 	return env
 }
 
+// envWith returns env with the setting of each KEY in over replaced.
+func envWith(env []string, over ...string) []string {
+	out := slices.Clone(env)
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		out = slices.DeleteFunc(out, func(e string) bool { return strings.HasPrefix(e, k+"=") })
+		out = append(out, kv)
+	}
+	return out
+}
+
 // BuildSteps compiles every package for each platform, with no network.
 func (p Plan) BuildSteps(l Layout) []Step {
 	var steps []Step
 	for _, pl := range p.Platforms {
 		out := path.Join(filepath.ToSlash(l.Out), pl.OS+"_"+pl.Arch)
 		env := append(p.Env(), "GOOS="+pl.OS, "GOARCH="+pl.Arch)
+		env = append(env, p.cgoPlatformEnv(pl)...)
 		args := append([]string{"go", "build"}, p.Flags()...)
 		args = append(args, "-o", filepath.FromSlash(out)+string(filepath.Separator))
 		args = append(args, p.Packages...)
@@ -308,8 +337,8 @@ func (p Plan) BuildSteps(l Layout) []Step {
 // Flags are the go build flags every build step uses, in order.
 func (p Plan) Flags() []string {
 	f := []string{"-mod=" + p.ModMode, "-trimpath", "-buildvcs=false"}
-	if len(p.Tags) > 0 {
-		f = append(f, "-tags="+strings.Join(p.Tags, ","))
+	if tags := p.buildTags(); len(tags) > 0 {
+		f = append(f, "-tags="+strings.Join(tags, ","))
 	}
 	return append(f, "-ldflags="+p.LDFlags)
 }
@@ -334,9 +363,10 @@ func (p Plan) Env() []string {
 // commonEnv is shared by the dependency and build steps.
 func (p Plan) commonEnv() []string {
 	env := []string{
-		// cgo off: a pure-Go static binary, the same bytes on every host,
-		// and no C toolchain needed in the builder.
-		"CGO_ENABLED=0",
+		// cgo off unless the user chose --cgo: a pure-Go static binary,
+		// the same bytes on every host, and no C toolchain needed in the
+		// builder.
+		p.cgoEnabled(),
 		// GOENV=off: a go env -w file in the mounted HOME must not change
 		// the build. GOWORK=off: a go.work above the module must not either.
 		"GOENV=off",
