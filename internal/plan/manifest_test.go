@@ -26,6 +26,8 @@ func TestManifestRoundTrip(t *testing.T) {
 			VersionVar: "example.com/m/internal/v.Version", Version: "v2", Tags: "netgo,osusergo",
 			LDFlags: "-X main.commit=abc", Env: []string{"GOAMD64=v3", "GOEXPERIMENT=arenas"}}},
 		{"pinned outside go.mod", lang, Options{GoPin: "1.26.8"}},
+		{"cgo", testMod, Options{Cgo: CgoOn, Platforms: "linux/amd64,linux/arm64", LDFlags: "-X main.commit=abc"}},
+		{"cgo off", testMod, Options{Cgo: CgoOff}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +50,7 @@ func TestManifestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !slices.Equal(q.Flags(), p.Flags()) || !slices.Equal(q.Env(), p.Env()) || q.GoVersion != p.GoVersion || q.GoPin != p.GoPin ||
-				!slices.Equal(q.Packages, p.Packages) || !slices.Equal(q.Platforms, p.Platforms) || q.LDFlags != p.LDFlags {
+				!slices.Equal(q.Packages, p.Packages) || !slices.Equal(q.Platforms, p.Platforms) || q.LDFlags != p.LDFlags || q.Cgo != p.Cgo {
 				t.Errorf("replanned from the manifest:\n got %+v\nwant %+v", q, p)
 			}
 		})

@@ -169,12 +169,13 @@ func TestParsePlatforms(t *testing.T) {
 	}
 }
 
-// TestBuildDepsSteps: one network step per platform, loading exactly the
-// build's packages with its tags and that platform's GOOS/GOARCH; none for a
-// vendored module.
+// TestBuildDepsSteps: with the cgo choice made, one network step per
+// platform, loading exactly the build's packages with its tags and that
+// platform's GOOS/GOARCH; none for a vendored module. (TestCgoScanSteps
+// covers the steps added when no choice is made.)
 func TestBuildDepsSteps(t *testing.T) {
 	p, err := New(testMod, source.Info{}, Options{CacheDir: "/c", Packages: []string{"./cmd/a", "./cmd/b"}, Tags: "netgo",
-		Platforms: "linux/amd64,windows/arm64", Proxy: map[string]string{"GOPROXY": "http://proxy.internal"}})
+		Cgo: CgoOff, Platforms: "linux/amd64,windows/arm64", Proxy: map[string]string{"GOPROXY": "http://proxy.internal"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func TestBuildDepsSteps(t *testing.T) {
 	}
 	vendored := testMod
 	vendored.Vendored = true
-	if p, err = New(vendored, source.Info{}, Options{CacheDir: "/c"}); err != nil {
+	if p, err = New(vendored, source.Info{}, Options{CacheDir: "/c", Cgo: CgoOff}); err != nil {
 		t.Fatal(err)
 	}
 	if steps := p.BuildDepsSteps(ContainerLayout); steps != nil {
