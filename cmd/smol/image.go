@@ -17,6 +17,11 @@ const imageUsage = `usage: smol image [flags]
 Make the builder image smol/go:<version> from the exact pinned Go toolchain
 (the host's when it matches, else the one the go command downloads and verifies)
 and load it into the engine. The same toolchain gives the same image ID everywhere.
+
+With --cgo, make the cgo builder image smol/go-cgo:<version>-<hash> instead: the
+same toolchain plus pinned Debian packages (gcc, the aarch64 cross gcc, musl),
+downloaded with the host's apt-get, for smol build --cgo. Needs an amd64 Debian
+or Ubuntu host that reaches a bookworm mirror.
 `
 
 func runImage(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -24,7 +29,8 @@ func runImage(ctx context.Context, args []string, getenv func(string) string, st
 	dir := fs.String("C", ".", "module root `dir`ectory whose go.mod pins the toolchain")
 	eng := fs.String("engine", getenv("SMOL_ENGINE"), "`engine`: docker or podman")
 	goVersion := fs.String("go", getenv("SMOL_GO"), "exact Go `version` to use instead of go.mod's pin, e.g. 1.26.8 (env SMOL_GO)")
-	tag := fs.String("tag", "", "image `tag` (default smol/go:<version>)")
+	tag := fs.String("tag", "", "image `tag` (default smol/go:<version>, or with --cgo smol/go-cgo:<version>-<hash>)")
+	cgo := fs.Bool("cgo", false, "make the cgo builder image, with C toolchains for linux/amd64 and linux/arm64")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
@@ -48,6 +54,14 @@ func runImage(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("smol image makes a container image: use --engine docker or podman")
 	}
 	t := *tag
+	if *cgo {
+		info, err := builderimage.MakeCgo(ctx, bin, builderimage.Spec{GoVersion: v, Tag: t, Arch: runtime.GOARCH}, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s %s\n", info.Tag, info.ID)
+		return nil
+	}
 	if t == "" {
 		t = builderimage.DefaultTag(v)
 	}

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -223,4 +225,32 @@ func (p Plan) CgoVerdict(pkgs []CgoPackage) error {
 	}
 	fmt.Fprintf(&b, "choose --cgo to build with C, static (%s), or --cgo=off to accept the pure-Go fallback knowingly (it may be a stub that fails at run time)", strings.Join(CgoPlatforms(), ", "))
 	return fmt.Errorf("%s", b.String())
+}
+
+// CgoImagePackages are the Debian bookworm packages, pinned by version,
+// that smol image --cgo puts on top of the Go toolchain for an amd64 host:
+// the native C compiler and the aarch64 cross compiler (gcc 12), musl's
+// headers, static library and specs file for both targets, and dash for
+// smol shell. Their dependency closure, as the Debian archive resolves it,
+// comes with them and is listed in the image. Changing a version here
+// changes the image's tag (CgoImageTag).
+var CgoImagePackages = []string{
+	"dash:amd64=0.5.12-2",
+	"gcc-12-aarch64-linux-gnu:amd64=12.2.0-14cross1",
+	"gcc-12:amd64=12.2.0-14+deb12u1",
+	"musl-dev:amd64=1.2.3-1",
+	"musl-dev:arm64=1.2.3-1",
+}
+
+// cgoImageFormat names the way smol lays the packages out in the image;
+// a change to it must change the tag too.
+const cgoImageFormat = "smol cgo image 1"
+
+// CgoImageTag is the cgo builder image for Go goVersion:
+// smol/go-cgo:<goVersion>-<12 hex digits of the package set's hash>, so a
+// new package set never hides behind an old tag.
+func CgoImageTag(goVersion string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", cgoImageFormat, strings.Join(CgoImagePackages, "\n"))
+	return "smol/go-cgo:" + goVersion + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }

@@ -120,6 +120,9 @@ func New(mod gomod.Module, src source.Info, o Options) (Plan, error) {
 	}
 	if p.Image == "" {
 		p.Image = "golang:" + pin
+		if p.Cgo == CgoOn {
+			p.Image = CgoImageTag(pin)
+		}
 	}
 	if len(p.Packages) == 0 {
 		p.Packages = []string{"."}
