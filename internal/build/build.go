@@ -40,6 +40,9 @@ type Record struct {
 	ToolVersion string
 	ImageRef    string // "" for the native engine
 	ImageID     string
+	// CToolchain names the C compiler and C library packages of a --cgo
+	// build's image, with their versions.
+	CToolchain []string
 }
 
 // Run builds p with x. host is the host side of x's layout; host.Out is a
@@ -419,7 +422,9 @@ func publish(p plan.Plan, rec Record, engineName string, outs []built, scratch s
 
 // record is the manifest of a build of p, without its outputs.
 func record(p plan.Plan, rec Record, engineName string) manifest.Manifest {
-	return p.Manifest(manifest.Tool{Name: "smol", Version: rec.ToolVersion}, engineName, manifest.Image{Ref: rec.ImageRef, ID: rec.ImageID})
+	m := p.Manifest(manifest.Tool{Name: "smol", Version: rec.ToolVersion}, engineName, manifest.Image{Ref: rec.ImageRef, ID: rec.ImageID})
+	m.CToolchain = rec.CToolchain
+	return m
 }
 
 // change is one step of a publish: src renamed to dir/name, or, with no

@@ -60,6 +60,9 @@ type Manifest struct {
 	// CToolchain names the C compiler and C library of a --cgo build, with
 	// their exact versions, as the cgo builder image lists them.
 	CToolchain []string `json:"c_toolchain,omitempty"`
+	// CEnv is, per platform of a --cgo build, the C compiler settings of
+	// its build step (CC, CXX, CGO_CFLAGS, ...), as set.
+	CEnv map[string][]string `json:"c_env,omitempty"`
 }
 
 // Tool is the program that wrote the manifest.

@@ -31,19 +31,15 @@ const CgoMarker = "smol-cgo "
 const cgoListFormat = `{{if and (not .Standard) .CgoFiles}}` + CgoMarker + `{{context.GOOS}}/{{context.GOARCH}} {{.ImportPath}} {{join .CgoFiles ","}}{{end}}`
 
 // cgoToolchain is, per platform that --cgo supports, the C compiler of the
-// cgo builder image, with the musl specs file that makes it compile and link
-// against musl instead of glibc. A compiler command rather than the musl-gcc
-// wrapper script: the go command splits CC into words itself, and the image
-// then needs no shell.
-var cgoToolchain = map[Platform]struct{ cc, cxx string }{
-	{"linux", "amd64"}: {
-		cc:  "x86_64-linux-gnu-gcc -specs=/usr/lib/x86_64-linux-musl/musl-gcc.specs",
-		cxx: "x86_64-linux-gnu-g++ -specs=/usr/lib/x86_64-linux-musl/musl-gcc.specs",
-	},
-	{"linux", "arm64"}: {
-		cc:  "aarch64-linux-gnu-gcc -specs=/usr/lib/aarch64-linux-musl/musl-gcc.specs",
-		cxx: "aarch64-linux-gnu-g++ -specs=/usr/lib/aarch64-linux-musl/musl-gcc.specs",
-	},
+// cgo builder image, with the musl specs file (from Debian's musl-dev) that
+// makes it compile and link against musl instead of glibc. A compiler
+// command rather than the musl-gcc wrapper script: the go command splits CC
+// into words itself, and the build then needs no shell. There is no C++
+// compiler: Debian's libstdc++ is built for glibc, so C++ cannot be linked
+// statically against musl with these packages.
+var cgoToolchain = map[Platform]string{
+	{"linux", "amd64"}: "x86_64-linux-gnu-gcc-12 -specs=/usr/lib/x86_64-linux-musl/musl-gcc.specs",
+	{"linux", "arm64"}: "aarch64-linux-gnu-gcc-12 -specs=/usr/lib/aarch64-linux-musl/musl-gcc.specs",
 }
 
 // CgoPlatforms lists the platforms --cgo builds for, sorted.
@@ -128,10 +124,11 @@ func (p Plan) cgoPlatformEnv(pl Platform) []string {
 	if p.Cgo != CgoOn {
 		return nil
 	}
-	tc := cgoToolchain[pl]
 	return []string{
-		"CC=" + tc.cc,
-		"CXX=" + tc.cxx,
+		"CC=" + cgoToolchain[pl],
+		// No C++ toolchain (see cgoToolchain): cleared, so that a value in
+		// the image's environment cannot change the build.
+		"CXX=",
 		"CGO_CFLAGS=" + cgoCFlags(ContainerLayout),
 		"CGO_CXXFLAGS=" + cgoCFlags(ContainerLayout),
 		"CGO_LDFLAGS=",

@@ -136,7 +136,7 @@ func TestCgoPlan(t *testing.T) {
 		t.Errorf("flags %q lack the pure-Go resolver tags", p.Flags())
 	}
 	for _, s := range p.BuildSteps(ContainerLayout) {
-		triple := map[string]string{"amd64": "x86_64-linux-gnu-gcc ", "arm64": "aarch64-linux-gnu-gcc "}[s.Platform.Arch]
+		triple := map[string]string{"amd64": "x86_64-linux-gnu-gcc-12 ", "arm64": "aarch64-linux-gnu-gcc-12 "}[s.Platform.Arch]
 		var cc, cflags string
 		for _, kv := range s.Env {
 			if v, ok := strings.CutPrefix(kv, "CC="); ok {

@@ -43,6 +43,12 @@ func (p Plan) Manifest(tool manifest.Tool, engineName string, image manifest.Ima
 		Env:        p.Env(),
 		Cgo:        p.Cgo,
 	}
+	if p.Cgo == CgoOn {
+		m.CEnv = map[string][]string{}
+		for _, pl := range p.Platforms {
+			m.CEnv[pl.String()] = p.cgoPlatformEnv(pl)
+		}
+	}
 	for _, pl := range p.Platforms {
 		m.Platforms = append(m.Platforms, pl.String())
 	}

@@ -85,6 +85,9 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, 
 	}
 	r := Ready{Host: p.HostLayout(ScratchDir(p)), Record: build.Record{ToolVersion: c.ToolVersion}}
 	if kind == "native" {
+		if p.Cgo == plan.CgoOn {
+			return Ready{}, fmt.Errorf("--cgo builds only in the cgo builder image (\"smol image --cgo\"): use --engine docker or podman")
+		}
 		n, err := native(ctx, p, r.Host, log)
 		if err != nil {
 			return Ready{}, err
@@ -119,7 +122,12 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, 
 	if c.DryRun {
 		return r, nil
 	}
-	ref, id, err := resolveImage(ctx, x, ref, c.Explicit, p.GoVersion, log)
+	var id string
+	if p.Cgo == plan.CgoOn {
+		id, r.Record.CToolchain, err = resolveCgoImage(ctx, x, ref, p.GoVersion)
+	} else {
+		ref, id, err = resolveImage(ctx, x, ref, c.Explicit, p.GoVersion, log)
+	}
 	if err != nil {
 		return Ready{}, err
 	}
