@@ -31,6 +31,8 @@ func runImage(ctx context.Context, args []string, getenv func(string) string, st
 	goVersion := fs.String("go", getenv("SMOL_GO"), "exact Go `version` to use instead of go.mod's pin, e.g. 1.26.8 (env SMOL_GO)")
 	tag := fs.String("tag", "", "image `tag` (default smol/go:<version>, or with --cgo smol/go-cgo:<version>-<hash>)")
 	cgo := fs.Bool("cgo", false, "make the cgo builder image, with C toolchains for linux/amd64 and linux/arm64")
+	var extra listFlag
+	fs.Var(&extra, "add-package", "with --cgo, another Debian `NAME:ARCH=VERSION` to add (a C library's -dev package), repeatable; changes the tag")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
@@ -55,12 +57,16 @@ func runImage(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	t := *tag
 	if *cgo {
-		info, err := builderimage.MakeCgo(ctx, bin, builderimage.Spec{GoVersion: v, Tag: t, Arch: runtime.GOARCH}, stderr)
+		info, err := builderimage.MakeCgo(ctx, bin, builderimage.Spec{GoVersion: v, Tag: t, Arch: runtime.GOARCH}, extra, stderr)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s %s\n", info.Tag, info.ID)
 		return nil
+	}
+	if len(extra) > 0 {
+		fmt.Fprintln(stderr, "smol image: --add-package needs --cgo")
+		return errUsage
 	}
 	if t == "" {
 		t = builderimage.DefaultTag(v)

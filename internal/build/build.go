@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
@@ -265,10 +266,27 @@ func stepError(ctx context.Context, s plan.Step, err error, goStderr string) err
 		hint = ": go.sum is incomplete: run \"go mod tidy\" and commit go.sum"
 	case strings.Contains(goStderr, "requires go >=") || strings.Contains(goStderr, "GOTOOLCHAIN=local"):
 		hint = ": a module needs a newer Go than the pinned toolchain: raise the toolchain line in go.mod"
+	case missingCLibrary(goStderr) != "":
+		lib := missingCLibrary(goStderr)
+		hint = fmt.Sprintf(": the C library %s (-l%s) is not in the builder image: find the Debian package that has lib%s.a (usually lib%s-dev), make an image with it for each platform, e.g. smol image --cgo --add-package lib%s-dev:amd64=VERSION --add-package lib%s-dev:arm64=VERSION (apt-cache policy shows VERSION), and build with --image and the tag it prints", lib, lib, lib, lib, lib, lib)
 	case strings.Contains(goStderr, "Unable to find image") || strings.Contains(goStderr, "No such image"):
 		hint = ": the builder image is missing: run \"smol image\" to make it"
 	}
 	return fmt.Errorf("%s: %s failed: %v%s", s.Name, strings.Join(s.Args[:2], " "), err, hint)
+}
+
+// missingCLibrary returns the library name the C linker could not find
+// ("cannot find -lrocksdb" gives "rocksdb"), or "".
+func missingCLibrary(linkerOutput string) string {
+	_, rest, ok := strings.Cut(linkerOutput, "cannot find -l")
+	if !ok {
+		return ""
+	}
+	end := strings.IndexFunc(rest, func(r rune) bool { return !(r == '_' || r == '-' || r == '+' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r)) })
+	if end < 0 {
+		end = len(rest)
+	}
+	return strings.TrimRight(rest[:end], ".:")
 }
 
 // collect finds the binaries a build step wrote into dir, checks them and

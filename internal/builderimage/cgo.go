@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -41,21 +42,31 @@ const (
 // holds, one "name:arch=version sha256-of-the-.deb" line each, sorted.
 const CgoPackageList = "usr/share/smol/cgo-packages.txt"
 
+// debPackageRE is a pinned package as apt-get install takes it.
+var debPackageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+:[a-z0-9]+=[A-Za-z0-9.+~:-]+$`)
+
 // skippedDebTrees are documentation trees of the packages, left out of the
 // layer: nothing in a build reads them.
 var skippedDebTrees = []string{"usr/share/doc", "usr/share/info", "usr/share/lintian", "usr/share/locale", "usr/share/man"}
 
 // MakeCgo makes the cgo builder image for spec (Tag defaults to
 // plan.CgoImageTag) and loads it into the engine: it downloads the pinned
-// packages and their dependencies with apt-get into a temporary directory
+// packages (plan.CgoImagePackages, then extra, each name:arch=version)
+// and their dependencies with apt-get into a temporary directory
 // (which needs apt-get and dpkg-deb on the host, and its apt sources to
 // reach a Debian bookworm mirror), unpacks them, and writes and loads a
 // two-layer archive. Only amd64 hosts are supported: the package set names
 // amd64 compilers. Progress goes to stderr, one line per step.
-func MakeCgo(ctx context.Context, engineCLI string, spec Spec, stderr io.Writer) (ImageInfo, error) {
+func MakeCgo(ctx context.Context, engineCLI string, spec Spec, extra []string, stderr io.Writer) (ImageInfo, error) {
 	if spec.Tag == "" {
-		spec.Tag = plan.CgoImageTag(spec.GoVersion)
+		spec.Tag = plan.CgoImageTag(spec.GoVersion, extra...)
 	}
+	for _, pkg := range extra {
+		if !debPackageRE.MatchString(pkg) {
+			return ImageInfo{}, fmt.Errorf("%w: package %q: want NAME:ARCH=VERSION, e.g. libsqlite3-dev:arm64=3.40.1-2+deb12u1 (apt-cache policy NAME:ARCH shows the version)", ErrSpec, pkg)
+		}
+	}
+	pkgs := append(slices.Clone(plan.CgoImagePackages), extra...)
 	spec, err := spec.withDefaults()
 	if err != nil {
 		return ImageInfo{}, err
@@ -76,7 +87,7 @@ func MakeCgo(ctx context.Context, engineCLI string, spec Spec, stderr io.Writer)
 		return ImageInfo{}, fmt.Errorf("make cgo image: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	debs, err := downloadDebs(ctx, filepath.Join(tmp, "apt"), plan.CgoImagePackages, stderr)
+	debs, err := downloadDebs(ctx, filepath.Join(tmp, "apt"), pkgs, stderr)
 	if err != nil {
 		return ImageInfo{}, err
 	}
@@ -93,7 +104,7 @@ func MakeCgo(ctx context.Context, engineCLI string, spec Spec, stderr io.Writer)
 		return ImageInfo{}, fmt.Errorf("make cgo image: %w", err)
 	}
 	defer os.Remove(f.Name())
-	info, err := WriteCgoArchive(f, tc.GOROOT, root, list, spec)
+	info, err := WriteCgoArchive(f, tc.GOROOT, root, pkgs, list, spec)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("make cgo image: %w", cerr)
 	}
@@ -182,9 +193,10 @@ func unpackDebs(ctx context.Context, debs []string, root string) ([]string, erro
 // WriteCgoArchive writes to w a `docker load` archive of the cgo builder
 // image: the builder image's layer from goroot (as WriteArchive makes it),
 // then a layer of the tree root (the unpacked packages) and the package
-// list. list holds CgoPackageList's lines. The same GOROOT, tree and list
-// give the same bytes.
-func WriteCgoArchive(w io.Writer, goroot, root string, list []string, spec Spec) (ImageInfo, error) {
+// list. pinned are the packages asked for, which the image's
+// LabelCToolchain names; list holds CgoPackageList's lines. The same
+// GOROOT, tree and lists give the same bytes.
+func WriteCgoArchive(w io.Writer, goroot, root string, pinned, list []string, spec Spec) (ImageInfo, error) {
 	spec, err := spec.withDefaults()
 	if err != nil {
 		return ImageInfo{}, err
@@ -224,7 +236,7 @@ func WriteCgoArchive(w io.Writer, goroot, root string, list []string, spec Spec)
 		}
 		layers[i].hex, layers[i].size = hex.EncodeToString(h.Sum(nil)), n
 	}
-	config, err := cgoConfigJSON(spec, "sha256:"+layers[0].hex, "sha256:"+layers[1].hex, mtime, list)
+	config, err := cgoConfigJSON(spec, "sha256:"+layers[0].hex, "sha256:"+layers[1].hex, mtime, pinned, list)
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
 	}
@@ -323,8 +335,8 @@ func treeEntries(fsys fs.FS, list []byte) ([]entry, error) {
 
 // cgoConfigJSON is the builder image's config with the packages' layer
 // added: its diff ID, a history entry, and the labels naming the C
-// toolchain (plan.CgoImagePackages) and every package.
-func cgoConfigJSON(spec Spec, goLayer, debLayer string, created time.Time, list []string) ([]byte, error) {
+// toolchain (the pinned packages) and every package.
+func cgoConfigJSON(spec Spec, goLayer, debLayer string, created time.Time, pinned, list []string) ([]byte, error) {
 	base, err := imageConfigJSON(spec, goLayer, created)
 	if err != nil {
 		return nil, err
@@ -339,11 +351,11 @@ func cgoConfigJSON(spec Spec, goLayer, debLayer string, created time.Time, list 
 		pkgs = append(pkgs, name)
 	}
 	c.Config.Labels["org.opencontainers.image.description"] = "Go " + spec.GoVersion + " with static C toolchains (gcc, musl) for linux/amd64 and linux/arm64, made by smol"
-	c.Config.Labels[LabelCToolchain] = strings.Join(plan.CgoImagePackages, " ")
+	c.Config.Labels[LabelCToolchain] = strings.Join(pinned, " ")
 	c.Config.Labels[LabelPackages] = strings.Join(pkgs, " ")
 	c.History = append(c.History, historyEntry{
 		Created:   c.Created,
-		CreatedBy: "smol builderimage: Debian packages " + strings.Join(plan.CgoImagePackages, " ") + " and their dependencies, unpacked",
+		CreatedBy: "smol builderimage: Debian packages " + strings.Join(pinned, " ") + " and their dependencies, unpacked",
 	})
 	c.RootFS.DiffIDs = append(c.RootFS.DiffIDs, debLayer)
 	return json.Marshal(c)

@@ -243,11 +243,12 @@ var CgoImagePackages = []string{
 // a change to it must change the tag too.
 const cgoImageFormat = "smol cgo image 1"
 
-// CgoImageTag is the cgo builder image for Go goVersion:
-// smol/go-cgo:<goVersion>-<12 hex digits of the package set's hash>, so a
-// new package set never hides behind an old tag.
-func CgoImageTag(goVersion string) string {
+// CgoImageTag is the cgo builder image for Go goVersion with
+// CgoImagePackages and the extra packages a team added (smol image --cgo
+// --add-package): smol/go-cgo:<goVersion>-<12 hex digits of the package
+// set's hash>, so a new package set never hides behind an old tag.
+func CgoImageTag(goVersion string, extra ...string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n", cgoImageFormat, strings.Join(CgoImagePackages, "\n"))
+	fmt.Fprintf(h, "%s\n%s\n", cgoImageFormat, strings.Join(append(slices.Clone(CgoImagePackages), extra...), "\n"))
 	return "smol/go-cgo:" + goVersion + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
