@@ -282,7 +282,9 @@ func missingCLibrary(linkerOutput string) string {
 	if !ok {
 		return ""
 	}
-	end := strings.IndexFunc(rest, func(r rune) bool { return !(r == '_' || r == '-' || r == '+' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r)) })
+	end := strings.IndexFunc(rest, func(r rune) bool {
+		return !(r == '_' || r == '-' || r == '+' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r))
+	})
 	if end < 0 {
 		end = len(rest)
 	}
