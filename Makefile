@@ -84,7 +84,7 @@ bench: build
 #                    (cmd/mknomad; NOMAD_ARCH=arm64 for arm64 clients)
 #   make test-deps   apt-get install the tools the tests drive (CI jobs, as root)
 NOMAD_ARCH ?= amd64
-TEST_DEBS  := ca-certificates curl git make nghttp2-client systemd dpkg podman debootstrap \
+TEST_DEBS  := ca-certificates curl git make nghttp2-client systemd dpkg podman debootstrap qemu-user-static \
               nginx-light caddy lighttpd lighttpd-mod-deflate wrk
 
 .PHONY: deb deb-check nomad-job test-deps
