@@ -215,6 +215,16 @@ func TestCgoImage(t *testing.T) {
 		t.Errorf("--cgo with the plain builder image: exit %d\n%s", r.code, r.stderr)
 	}
 
+	// smol shell --cgo opens sh in the image, with the C settings of the
+	// host's platform.
+	sh := exec.Command(smolBin, "shell", "--cgo")
+	sh.Dir = dir
+	sh.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache}
+	sh.Stdin = strings.NewReader("echo \"CC is $CC\"\n")
+	if out, err := sh.Output(); err != nil || !strings.Contains(string(out), "CC is x86_64-linux-gnu-gcc-12 -specs=") {
+		t.Errorf("smol shell --cgo: %v\n%s", err, out)
+	}
+
 	want, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", image).Output()
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -67,6 +68,10 @@ func runShell(ctx context.Context, args []string, getenv func(string) string, st
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
+	// The cgo builder image has dash as /bin/sh, and no bash.
+	if s.cgo == plan.CgoOn && !flagSet(fs, "shell") {
+		*shell = "sh"
+	}
 	p, r, err := s.prepare(ctx, nil, getenv, false, stderr)
 	if err != nil {
 		return err
@@ -86,4 +91,11 @@ func runShell(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("image %s has no %s (smol's own image holds only the Go toolchain): use --shell sh, or --image golang:%s where it can be pulled", r.Record.ImageRef, filepath.Base(*shell), p.GoVersion)
 	}
 	return err
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

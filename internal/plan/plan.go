@@ -425,6 +425,6 @@ func (p Plan) ShellStep(l Layout, shell string) Step {
 		Interactive: true,
 		Dir:         l.Src,
 		Args:        []string{shell},
-		Env:         withLayout(p.Env(), l),
+		Env:         withLayout(append(p.Env(), p.cgoPlatformEnv(HostPlatform())...), l),
 	}
 }
