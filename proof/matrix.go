@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -138,15 +139,22 @@ func Prove(ctx context.Context, e Env, s Subject) (Result, error) {
 		if s.SetVersion != "" {
 			args = append(args, "--set-version", s.SetVersion)
 		}
+		if s.Cgo {
+			args = append(args, "--cgo")
+		}
 		return append(args, s.Packages...)
 	}
 	me := os.Getuid()
+	image := "smol image"
+	if s.Cgo {
+		image = "smol image --cgo"
+	}
 	how := func(path string, uid int, cache, tool string) string {
 		return fmt.Sprintf("%s, uid %d, %s, %s", path, uid, cache, tool)
 	}
 
 	// cold, then warm, in checkout A as the invoking user.
-	cold := Build{Name: BuildCold, How: how("path A", me, "empty cache", "smol image")}
+	cold := Build{Name: BuildCold, How: how("path A", me, "empty cache", image)}
 	if cold.Seconds, err = e.smol(ctx, a, nil, s.Name+"-cold", buildArgs(cacheA)...); err != nil {
 		return res, err
 	}
@@ -160,7 +168,7 @@ func Prove(ctx context.Context, e Env, s Subject) (Result, error) {
 	e.logBuild(s.Name, cold)
 	res.Smoke = smoke(ctx, filepath.Join(a, "dist"), s)
 
-	warm := Build{Name: BuildWarm, How: how("path A", me, "warm cache", "smol image")}
+	warm := Build{Name: BuildWarm, How: how("path A", me, "warm cache", image)}
 	if warm.Seconds, err = e.smol(ctx, a, nil, s.Name+"-warm", buildArgs(cacheA)...); err != nil {
 		return res, err
 	}
@@ -171,10 +179,10 @@ func Prove(ctx context.Context, e Env, s Subject) (Result, error) {
 	e.logBuild(s.Name, warm)
 
 	// uid: the clone at path B, as another user with its own empty cache.
-	uid := Build{Name: BuildUID, How: how("path B", otherUID, "empty cache", "smol image")}
+	uid := Build{Name: BuildUID, How: how("path B", otherUID, "empty cache", image)}
 	cred, why := e.otherUser()
 	if cred == nil {
-		uid.How = how("path B", me, "empty cache", "smol image")
+		uid.How = how("path B", me, "empty cache", image)
 		uid.Skipped = why
 	}
 	home := filepath.Join(root, "home-b")
@@ -206,7 +214,11 @@ func Prove(ctx context.Context, e Env, s Subject) (Result, error) {
 
 	// verify --native: smol's own rebuild from git archive, twice.
 	start := time.Now()
-	out, _, verr := e.smolOut(ctx, a, nil, "", s.Name+"-verify", "verify", "--native", "--json")
+	verifyArgs := []string{"verify", "--native", "--json"}
+	if s.Cgo {
+		verifyArgs = []string{"verify", "--json"}
+	}
+	out, _, verr := e.smolOut(ctx, a, nil, "", s.Name+"-verify", verifyArgs...)
 	res.VerifySeconds = time.Since(start).Seconds()
 	var rep verify.Report
 	if err := json.Unmarshal(out, &rep); err != nil {
@@ -221,12 +233,15 @@ func Prove(ctx context.Context, e Env, s Subject) (Result, error) {
 		verifyUID = otherUID
 	}
 	for _, v := range []struct{ variation, name, how string }{
-		{"container", BuildContainer, how("git archive at path C", verifyUID, "empty caches", "smol image")},
+		{"container", BuildContainer, how("git archive at path C", verifyUID, "empty caches", image)},
 		// smol's native executor runs the go command as smol's own user:
 		// it does not switch to verify's second uid (see the report notes).
 		{"native", BuildNative, how("git archive at path D", me, "empty caches", "host go"+e.Pin)},
 	} {
 		bd := variationBuild(rep, v.variation, v.name, v.how)
+		if s.Cgo && v.variation == "native" {
+			bd.Skipped = "--cgo builds only in the cgo builder image, never natively"
+		}
 		e.logBuild(s.Name, bd)
 		res.Builds = append(res.Builds, bd)
 	}
@@ -429,8 +444,14 @@ func smoke(ctx context.Context, dist string, s Subject) string {
 		if o.Platform != host {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		out, err := exec.CommandContext(ctx, filepath.Join(dist, o.Name), "--version").CombinedOutput()
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		var out []byte
+		var err error
+		if s.Cgo {
+			out, err = runAlone(ctx, filepath.Join(dist, o.Name))
+		} else {
+			out, err = exec.CommandContext(ctx, filepath.Join(dist, o.Name), "--version").CombinedOutput()
+		}
 		cancel()
 		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 		if err != nil {
@@ -440,9 +461,40 @@ func smoke(ctx context.Context, dist string, s Subject) string {
 			}
 			line += " (exit " + strconv.Itoa(ee.ExitCode()) + ")"
 		}
+		if s.Cgo {
+			return o.Name + ", alone in an empty container: " + line
+		}
 		return o.Name + " --version: " + line
 	}
 	return ""
+}
+
+// runAlone runs the binary bin, with no arguments, in a docker container
+// whose file system holds that one file and nothing else: no C library, no
+// /etc. The image is made with docker import from a one-file tar, which
+// needs no registry, and removed afterwards.
+func runAlone(ctx context.Context, bin string) ([]byte, error) {
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	if err := tw.WriteHeader(&tar.Header{Name: "app", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+		return nil, err
+	}
+	tw.Write(data)
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	ref := "smol-proof-alone:" + strconv.Itoa(os.Getpid())
+	imp := exec.CommandContext(ctx, "docker", "import", "-", ref)
+	imp.Stdin = &b
+	if out, err := imp.CombinedOutput(); err != nil {
+		return out, fmt.Errorf("docker import: %w", err)
+	}
+	defer exec.Command("docker", "rmi", "-f", ref).Run()
+	return exec.CommandContext(ctx, "docker", "run", "--rm", ref, "/app").CombinedOutput()
 }
 
 func chownTree(root string, uid int) error {

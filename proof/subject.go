@@ -31,6 +31,10 @@ type Subject struct {
 	VersionVar string
 	SetVersion string
 	Shape      string // why this module is here, for the report
+	// Cgo builds with smol build --cgo in the cgo builder image (smol
+	// image --cgo); verify then rebuilds in that image only, since --cgo
+	// has no native build.
+	Cgo bool
 }
 
 // subjects are pinned: a new version is a new proof, made on purpose.
@@ -62,6 +66,16 @@ var subjects = []Subject{
 		VersionVar: "main.Version",
 		SetVersion: "v1.3.2",
 		Shape:      "library with 4 main packages (./cmd/...); go 1.25.0, toolchain go1.27.0",
+	},
+	{
+		// C code: the SQLite amalgamation through cgo. Its own example
+		// program opens a database file, writes 100 rows and reads them.
+		Name:     "go-sqlite3",
+		Module:   "github.com/mattn/go-sqlite3",
+		Version:  "v1.14.53",
+		Packages: []string{"./_example/simple"},
+		Cgo:      true,
+		Shape:    "cgo (SQLite in C), built with --cgo: static, musl; its _example/simple opens a file, writes and reads rows",
 	},
 }
 
