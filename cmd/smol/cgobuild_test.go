@@ -62,9 +62,12 @@ func needCgoImage(t *testing.T) string {
 func cgoLookupModule(t *testing.T) string {
 	dir := gitModuleFiles(t, map[string]string{
 		"go.mod":       "module example.com/cgoapp\n\ngo 1.26\n\ntoolchain go1.26.8\n",
-		".gitignore":   "/dist/\n/dist-pure/\n",
+		".gitignore":   "/dist/\n/dist-pure/\n/dist-warn/\n",
 		"csum/csum.go": "package csum\n\n// static int twice(int x) { return 2 * x; }\nimport \"C\"\n\nfunc Twice(x int) int { return int(C.twice(C.int(x))) }\n",
 		"csum/stub.go": "//go:build !cgo\n\npackage csum\n\nfunc Twice(x int) int { return -1 }\n",
+		// The linker warns when anything refers to smol_old.
+		"cmd/warn/old.c":   "__attribute__((section(\".gnu.warning.smol_old\"), used)) static const char w[] = \"smol_old is deprecated: a link-time warning\";\nint smol_old(void) { return 7; }\n",
+		"cmd/warn/main.go": "package main\n\n// int smol_old(void);\nimport \"C\"\n\nfunc main() { println(C.smol_old()) }\n",
 		"cmd/app/main.go": `package main
 
 import (
@@ -186,6 +189,13 @@ func TestCgoBuild(t *testing.T) {
 	mustOK(t, r, "verify of a cgo build")
 	if strings.Count(r.stderr, "] sha256 ") != 2 || !strings.Contains(r.stderr, "PASS app_linux_arm64 [container]") || !strings.Contains(r.stderr, "PASS app_linux_amd64 [container]") {
 		t.Errorf("verify did not pass both outputs:\n%s", r.stderr)
+	}
+
+	// A warning of the C linker reaches the user of a successful build.
+	r = smol(t, dir, nil, "build", "--cgo", "--out", "dist-warn", "--platform", "linux/amd64", "./cmd/warn")
+	mustOK(t, r, "build with a linker warning")
+	if !strings.Contains(r.stderr, "warning: smol_old is deprecated: a link-time warning") {
+		t.Errorf("the linker's warning did not reach the user:\n%s", r.stderr)
 	}
 
 	sums := readFile(t, filepath.Join(dir, "dist", "SHA256SUMS"))
