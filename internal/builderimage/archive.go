@@ -56,63 +56,90 @@ func writeArchive(w io.Writer, fsys fs.FS, spec Spec) (ImageInfo, error) {
 		return ImageInfo{}, fmt.Errorf("write image archive: %w", err)
 	}
 
-	// First pass: the layer's digest and size, which the config, the
-	// manifest and the outer tar header need before the layer is written.
-	h := sha256.New()
-	n, err := countWrite(h, func(w io.Writer) error { return writeLayer(w, fsys, entries, mtime) })
+	id, diffIDs, err := writeImage(w, spec.Tag, []layer{{fsys, entries}}, mtime, func(diffIDs []string) ([]byte, error) {
+		return imageConfigJSON(spec, diffIDs[0], mtime)
+	})
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("write image archive: %w", err)
 	}
-	layerHex := hex.EncodeToString(h.Sum(nil))
-	config, err := imageConfigJSON(spec, "sha256:"+layerHex, mtime)
-	if err != nil {
-		return ImageInfo{}, fmt.Errorf("write image archive: %w", err)
+	return ImageInfo{ID: id, Tag: spec.Tag, LayerDigest: diffIDs[0], GoVersion: spec.GoVersion}, nil
+}
+
+// layer is one layer of an image: its members, with the content of files
+// read from fsys.
+type layer struct {
+	fsys    fs.FS
+	entries []entry
+}
+
+// writeImage writes to w a docker-archive of one image tagged tag, made of
+// layers, with every mtime set to mtime. config makes the image config
+// from the layers' diff IDs ("sha256:" and the hex digest of each layer
+// tar). It returns the image ID and the diff IDs.
+//
+// Each layer is written twice: first only to digest it and count its
+// bytes, which the config, the manifest and the outer tar header need
+// before the layer itself, then into the archive, checked against the
+// first pass, so a file that changes in between is an error.
+func writeImage(w io.Writer, tag string, layers []layer, mtime time.Time, config func(diffIDs []string) ([]byte, error)) (id string, diffIDs []string, err error) {
+	var hexes []string
+	var sizes []int64
+	for _, l := range layers {
+		h := sha256.New()
+		n, err := countWrite(h, func(w io.Writer) error { return writeLayer(w, l.fsys, l.entries, mtime) })
+		if err != nil {
+			return "", nil, err
+		}
+		hexes, sizes = append(hexes, hex.EncodeToString(h.Sum(nil))), append(sizes, n)
+		diffIDs = append(diffIDs, "sha256:"+hexes[len(hexes)-1])
 	}
-	configSum := sha256.Sum256(config)
+	cfg, err := config(diffIDs)
+	if err != nil {
+		return "", nil, err
+	}
+	configSum := sha256.Sum256(cfg)
 	configHex := hex.EncodeToString(configSum[:])
-	info := ImageInfo{
-		ID:          "sha256:" + configHex,
-		Tag:         spec.Tag,
-		LayerDigest: "sha256:" + layerHex,
-		GoVersion:   spec.GoVersion,
+	var names []string
+	for _, x := range hexes {
+		names = append(names, x+"/layer.tar")
 	}
-	layerName := layerHex + "/layer.tar"
 	manifest, err := json.Marshal([]manifestEntry{{
 		Config:   configHex + ".json",
-		RepoTags: []string{spec.Tag},
-		Layers:   []string{layerName},
+		RepoTags: []string{tag},
+		Layers:   names,
 	}})
 	if err != nil {
-		return ImageInfo{}, fmt.Errorf("write image archive: %w", err)
+		return "", nil, err
 	}
 
 	tw := tar.NewWriter(w)
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{"manifest.json", manifest}, {configHex + ".json", config}} {
+	}{{"manifest.json", manifest}, {configHex + ".json", cfg}} {
 		if err := tw.WriteHeader(fileHeader(f.name, 0o644, int64(len(f.data)), mtime)); err != nil {
-			return ImageInfo{}, fmt.Errorf("write image archive: %w", err)
+			return "", nil, err
 		}
 		if _, err := tw.Write(f.data); err != nil {
-			return ImageInfo{}, fmt.Errorf("write image archive: %w", err)
+			return "", nil, err
 		}
 	}
-	// Second pass: the layer itself, checked against the first.
-	if err := tw.WriteHeader(fileHeader(layerName, 0o644, n, mtime)); err != nil {
-		return ImageInfo{}, fmt.Errorf("write image archive: %w", err)
-	}
-	h.Reset()
-	if err := writeLayer(io.MultiWriter(tw, h), fsys, entries, mtime); err != nil {
-		return ImageInfo{}, fmt.Errorf("write image archive: %w", err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != layerHex {
-		return ImageInfo{}, errors.New("write image archive: GOROOT changed while it was being read")
+	for i, l := range layers {
+		if err := tw.WriteHeader(fileHeader(names[i], 0o644, sizes[i], mtime)); err != nil {
+			return "", nil, err
+		}
+		h := sha256.New()
+		if err := writeLayer(io.MultiWriter(tw, h), l.fsys, l.entries, mtime); err != nil {
+			return "", nil, err
+		}
+		if hex.EncodeToString(h.Sum(nil)) != hexes[i] {
+			return "", nil, fmt.Errorf("the files of layer %d (GOROOT, or the packages above it) changed while they were being read", i+1)
+		}
 	}
 	if err := tw.Close(); err != nil {
-		return ImageInfo{}, fmt.Errorf("write image archive: %w", err)
+		return "", nil, err
 	}
-	return info, nil
+	return "sha256:" + configHex, diffIDs, nil
 }
 
 // releaseTime parses the "time" line of GOROOT/VERSION, the moment the

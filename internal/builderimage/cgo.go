@@ -221,63 +221,14 @@ func WriteCgoArchive(w io.Writer, goroot, root string, pinned, list []string, sp
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
 	}
-	layers := []struct {
-		fsys    fs.FS
-		entries []entry
-		hex     string
-		size    int64
-	}{{fsys: gofs, entries: goEntries}, {fsys: debfs, entries: debEntries}}
-	// First pass: each layer's digest and size (see writeArchive).
-	for i := range layers {
-		h := sha256.New()
-		n, err := countWrite(h, func(w io.Writer) error { return writeLayer(w, layers[i].fsys, layers[i].entries, mtime) })
-		if err != nil {
-			return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
-		}
-		layers[i].hex, layers[i].size = hex.EncodeToString(h.Sum(nil)), n
-	}
-	config, err := cgoConfigJSON(spec, "sha256:"+layers[0].hex, "sha256:"+layers[1].hex, mtime, pinned, list)
+	layers := []layer{{gofs, goEntries}, {debfs, debEntries}}
+	id, diffIDs, err := writeImage(w, spec.Tag, layers, mtime, func(diffIDs []string) ([]byte, error) {
+		return cgoConfigJSON(spec, diffIDs[0], diffIDs[1], mtime, pinned, list)
+	})
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
 	}
-	configSum := sha256.Sum256(config)
-	configHex := hex.EncodeToString(configSum[:])
-	var names []string
-	for _, l := range layers {
-		names = append(names, l.hex+"/layer.tar")
-	}
-	manifest, err := json.Marshal([]manifestEntry{{Config: configHex + ".json", RepoTags: []string{spec.Tag}, Layers: names}})
-	if err != nil {
-		return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
-	}
-	tw := tar.NewWriter(w)
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"manifest.json", manifest}, {configHex + ".json", config}} {
-		if err := tw.WriteHeader(fileHeader(f.name, 0o644, int64(len(f.data)), mtime)); err != nil {
-			return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
-		}
-	}
-	for i, l := range layers {
-		if err := tw.WriteHeader(fileHeader(names[i], 0o644, l.size, mtime)); err != nil {
-			return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
-		}
-		h := sha256.New()
-		if err := writeLayer(io.MultiWriter(tw, h), l.fsys, l.entries, mtime); err != nil {
-			return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
-		}
-		if hex.EncodeToString(h.Sum(nil)) != l.hex {
-			return ImageInfo{}, errors.New("write cgo image archive: a layer's files changed while they were being read")
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
-	}
-	return ImageInfo{ID: "sha256:" + configHex, Tag: spec.Tag, LayerDigest: "sha256:" + layers[1].hex, GoVersion: spec.GoVersion}, nil
+	return ImageInfo{ID: id, Tag: spec.Tag, LayerDigest: diffIDs[1], GoVersion: spec.GoVersion}, nil
 }
 
 // treeEntries lists the members of the packages' layer, sorted: every
