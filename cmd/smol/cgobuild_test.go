@@ -60,7 +60,7 @@ func needCgoImage(t *testing.T) string {
 // host name and the current user, which a static binary must do without
 // NSS; its pure-Go stub returns -1 instead of failing.
 func cgoLookupModule(t *testing.T) string {
-	dir := gitModuleFiles(t, map[string]string{
+	dir := writeModule(t, map[string]string{
 		"go.mod":       "module example.com/cgoapp\n\ngo 1.26\n\ntoolchain go1.26.8\n",
 		".gitignore":   "/dist/\n/dist-pure/\n/dist-warn/\n",
 		"csum/csum.go": "package csum\n\n// static int twice(int x) { return 2 * x; }\nimport \"C\"\n\nfunc Twice(x int) int { return int(C.twice(C.int(x))) }\n",
@@ -93,21 +93,7 @@ func main() {
 }
 `,
 	})
-	return dir
-}
-
-// gitModuleFiles writes files and commits them, so that verify can rebuild.
-func gitModuleFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := writeModule(t, files)
-	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-qm", "cgo"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	gitCommit(t, dir, "")
 	return dir
 }
 

@@ -25,7 +25,19 @@ func gitModuleWith(t *testing.T, gomod string) string {
 	dir := helloModule(t)
 	os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644)
 	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/dist/\n"), 0o644)
-	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-qm", "hello"}, {"tag", "v0.1.0"}} {
+	gitCommit(t, dir, "v0.1.0")
+	return dir
+}
+
+// gitCommit makes dir a git repository with one commit of everything in
+// it, tagged tag unless tag is "".
+func gitCommit(t *testing.T, dir, tag string) {
+	t.Helper()
+	cmds := [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-qm", "commit"}}
+	if tag != "" {
+		cmds = append(cmds, []string{"tag", tag})
+	}
+	for _, args := range cmds {
 		cmd := exec.Command("git", args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
@@ -33,7 +45,6 @@ func gitModuleWith(t *testing.T, gomod string) string {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	return dir
 }
 
 // TestVerify builds a module, verifies it (PASS, with the JSON report), then
