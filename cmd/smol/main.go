@@ -9,7 +9,7 @@
 //	smol verify [flags]             rebuild from scratch and compare with dist/SHA256SUMS
 //	smol test [flags] [-- go test args]   run go test in the same environment
 //	smol shell [flags]              an interactive shell in the build environment
-//	smol image [flags]              make the builder image from the pinned toolchain
+//	smol image [flags]              make the builder image from the pinned toolchain (--cgo: with C toolchains)
 //	smol version                    print smol's version
 //
 // The toolchain comes from go.mod: the toolchain line, else an exact go line
@@ -18,6 +18,13 @@
 // that verify rebuilds with it. The builder image defaults to
 // golang:<version>; when it is not present and cannot be pulled, smol makes
 // smol/go:<version> from the exact toolchain and says so.
+//
+// Builds are pure Go (CGO_ENABLED=0). When a package outside the standard
+// library has C code (cgo files), smol build stops before the compile and
+// asks for a choice: --cgo builds static binaries with C (musl) for
+// linux/amd64 and linux/arm64 in the cgo builder image, which
+// `smol image --cgo` makes; --cgo=off accepts the pure-Go fallback. The
+// choice is recorded in the manifest.
 //
 // smol verify first compares every output in dist/ with dist/SHA256SUMS (a
 // changed or missing file fails by name), then rebuilds and compares again.
