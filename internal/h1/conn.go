@@ -27,6 +27,7 @@ type conn struct {
 	srv    *Server
 	rwc    *net.TCPConn
 	nc     net.Conn // as accepted: closing goes through it (see Server.Serve)
+	sio    *sockIO  // reads and writes of the hot path (see sockIO)
 	ctx    context.Context
 	cancel context.CancelFunc
 	remote string
@@ -80,8 +81,8 @@ func (c *conn) serve() {
 			buf = buf[:runtime.Stack(buf, false)]
 			c.srv.logf("h1: panic serving %v: %v\n%s", c.remote, v, buf)
 		}
-		if !handedOver && c.done > 0 && c.werr == nil {
-			c.rwc.Write(c.out[:c.done])
+		if !handedOver && c.done > 0 && c.werr == nil && c.sio != nil {
+			c.sio.write(c.out[:c.done])
 		}
 		c.cancel()
 		if !handedOver {
@@ -89,6 +90,10 @@ func (c *conn) serve() {
 		}
 		c.srv.remove(c)
 	}()
+	var err error
+	if c.sio, err = newSockIO(c.rwc); err != nil {
+		return // closed already
+	}
 	c.buf = make([]byte, bufSize)
 	c.resp.c = c
 	c.resp.hdr = make(http.Header, 16)
@@ -197,7 +202,7 @@ func (c *conn) readHead() (int, bool) {
 			}
 			c.setReadDeadline(c.first)
 		}
-		m, err := c.rwc.Read(c.buf[c.n:])
+		m, err := c.sio.read(c.buf[c.n:])
 		c.n += m
 		if err != nil {
 			if c.n > 0 && errors.Is(err, io.EOF) && (c.served == 0 || c.n >= 4) {
@@ -285,7 +290,7 @@ func (c *conn) flush() error {
 	if c.werr != nil || len(c.out) == 0 {
 		return c.werr
 	}
-	_, c.werr = c.rwc.Write(c.out)
+	_, c.werr = c.sio.write(c.out)
 	c.out, c.done = c.out[:0], 0
 	if cap(c.out) > 64<<10 {
 		c.out = nil // a large response's buffer is not kept for the connection's life
