@@ -303,8 +303,7 @@ func (c *conn) writeBody(p []byte) error {
 	if c.werr != nil {
 		return c.werr
 	}
-	bufs := net.Buffers{c.out, p}
-	_, c.werr = bufs.WriteTo(c.rwc)
+	_, c.werr = c.sio.writev(c.out, p)
 	c.out, c.done = c.out[:0], 0
 	return c.werr
 }

@@ -31,6 +31,7 @@ type sockIO struct {
 	// below are made once per connection, so that a request allocates no
 	// closure.
 	p     []byte
+	q     []byte // writev: written after p
 	n     int
 	errno syscall.Errno
 	short bool // write(2) wrote nothing and reported no error
@@ -90,12 +91,21 @@ func (s *sockIO) readOnce(fd uintptr) bool {
 
 // write writes all of p, as net.Conn's Write does.
 func (s *sockIO) write(p []byte) (int, error) {
+	return s.writev(p, nil)
+}
+
+// writev writes all of p and then all of q, in one writev(2) when the
+// socket takes them at once.
+func (s *sockIO) writev(p, q []byte) (int, error) {
+	if len(p) == 0 {
+		p, q = q, nil
+	}
 	if len(p) == 0 {
 		return 0, nil
 	}
-	s.p, s.n, s.errno, s.short = p, 0, 0, false
+	s.p, s.q, s.n, s.errno, s.short = p, q, 0, 0, false
 	err := s.rc.Write(s.writeFn)
-	s.p = nil
+	s.p, s.q = nil, nil
 	switch {
 	case err != nil:
 		return s.n, err
@@ -107,12 +117,28 @@ func (s *sockIO) write(p []byte) (int, error) {
 	return s.n, nil
 }
 
-// writeAll writes s.p[s.n:] until it is all written, asking to wait for
-// the socket to drain when the call would block.
+// writeAll writes what is left of s.p and s.q, from byte s.n of the two,
+// until it is all written, asking to wait for the socket to drain when the
+// call would block.
 func (s *sockIO) writeAll(fd uintptr) bool {
-	for s.n < len(s.p) {
-		rest := s.p[s.n:]
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
+	for s.n < len(s.p)+len(s.q) {
+		var n uintptr
+		var e syscall.Errno
+		if s.n < len(s.p) && len(s.q) > 0 {
+			rest := s.p[s.n:]
+			iov := [2]syscall.Iovec{{Base: &rest[0]}, {Base: &s.q[0]}}
+			iov[0].SetLen(len(rest))
+			iov[1].SetLen(len(s.q))
+			n, _, e = syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), 2)
+		} else {
+			var rest []byte
+			if s.n < len(s.p) {
+				rest = s.p[s.n:]
+			} else {
+				rest = s.q[s.n-len(s.p):]
+			}
+			n, _, e = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
+		}
 		switch e {
 		case 0:
 			if n == 0 {
