@@ -32,11 +32,12 @@ const (
 // parsers could read differently (bare LF, whitespace before a colon, obs-fold,
 // duplicate Host, control bytes) is only ever read by net/http.
 //
-// uc, when not nil, remembers the last request target parsed: a
-// connection asking for the same target again (a keep-alive client
-// polling one resource, a load balancer's health check, a benchmark) gets
-// a copy of the URL parsed before, in uc's own URL, instead of a new
-// parse and two allocations.
+// uc, when not nil, remembers the last head parsed: a connection asking
+// for the same target again (a keep-alive client polling one resource, a
+// load balancer's health check, a benchmark) gets a copy of the URL parsed
+// before, in uc's own URL, instead of a new parse and two allocations; and
+// a Host or field value equal to the last head's is the same string, in
+// the same one-element slice, as before (see uriCache.value).
 func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 	if !couldBeServed(b) {
 		return 0, refused // refused early: no need to wait for the whole head
@@ -76,6 +77,7 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 
 	h := r.Header
 	clear(h)
+	uc.startFields()
 	host, hosts := "", 0
 	closing := false
 	for rest := head[eol+2:]; len(rest) > 0; {
@@ -96,7 +98,7 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 			if hosts++; hosts > 1 || !isHost(value) {
 				return 0, refused
 			}
-			host = string(value)
+			host = uc.hostString(value)
 			continue // net/http keeps it in Request.Host only
 		case "Content-Length", "Transfer-Encoding", "Expect", "Upgrade":
 			return 0, refused
@@ -107,8 +109,13 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 			}
 			closing = closing || c
 		}
-		h[key] = append(h[key], string(value))
+		if vs := h[key]; vs != nil {
+			h[key] = append(vs, string(value)) // repeated: a new slice
+		} else {
+			h[key] = uc.value(key, value)
+		}
 	}
+	uc.endFields()
 	if hosts == 0 {
 		return 0, refused // net/http answers 400: HTTP/1.1 requires Host
 	}
@@ -130,11 +137,91 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 
 var crlf = []byte("\r\n")
 
-// uriCache is a connection's last request target and its parse.
+// uriCache is a connection's last request target and its parse, and the
+// strings of its last head.
 type uriCache struct {
 	raw    string
 	parsed url.URL // as url.ParseRequestURI returned it
 	url    url.URL // the copy handed to the current request
+
+	host string
+	// last holds the fields of the last head, in order; next those of the
+	// head being parsed. The two swap when a head is done.
+	last, next []fieldMemo
+}
+
+// A fieldMemo is one field value handed to a request: vals is the slice
+// the header map held, and val what vals[0] held then.
+type fieldMemo struct {
+	key, val string
+	vals     []string
+}
+
+// find returns the index of key in the last head, or -1. It looks first
+// where the field being parsed stands in this head: clients send their
+// fields in the same order each time.
+func (uc *uriCache) find(key string) int {
+	if i := len(uc.next); i < len(uc.last) && uc.last[i].key == key {
+		return i
+	}
+	for i := range uc.last {
+		if uc.last[i].key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// maxMemos bounds the fields remembered per connection.
+const maxMemos = 32
+
+func (uc *uriCache) hostString(b []byte) string {
+	if uc == nil {
+		return string(b)
+	}
+	if string(b) != uc.host {
+		uc.host = string(b)
+	}
+	return uc.host
+}
+
+func (uc *uriCache) startFields() {
+	if uc != nil {
+		uc.next = uc.next[:0]
+	}
+}
+
+func (uc *uriCache) endFields() {
+	if uc != nil {
+		uc.last, uc.next = uc.next, uc.last
+	}
+}
+
+// value returns a one-element header value holding b for the field key.
+// When the last head had the same value for key, and the slice handed out
+// then still holds it, that slice is handed out again: clients repeat most
+// fields verbatim on every request of a connection, and a browser's head
+// would otherwise cost two allocations per field. The slice has no spare
+// capacity, so a handler appending to it gets a copy; a handler that
+// overwrites its element makes the next request get a fresh one.
+func (uc *uriCache) value(key string, b []byte) []string {
+	if uc == nil {
+		return []string{string(b)}
+	}
+	var m fieldMemo
+	if i := uc.find(key); i >= 0 {
+		if l := uc.last[i]; l.val == string(b) && l.vals[0] == l.val {
+			m = l
+		}
+	}
+	if m.vals == nil {
+		v := string(b)
+		m = fieldMemo{key: key, val: v, vals: []string{v}}
+	}
+	if len(uc.next) < maxMemos {
+		uc.next = append(uc.next, m)
+	}
+	return m.vals
 }
 
 // parse returns target as a string and its URL, parsed as
