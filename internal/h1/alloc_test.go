@@ -149,6 +149,13 @@ func TestHeadValuesReused(t *testing.T) {
 	if got := r3.Header["Accept"]; len(got) != 2 || got[0] != "y" || got[1] != "z" || r2.Header["Accept"][0] != "x" {
 		t.Errorf("Accept %q (the request before: %q), want [y z] ([x])", got, r2.Header["Accept"])
 	}
+	// Names in another case, then canonical again.
+	r31 := parse("GET / HTTP/1.1\r\nuser-agent: u\r\nhost: b\r\naccept: y\r\n\r\n")
+	r32 := parse("GET / HTTP/1.1\r\nUser-Agent: v\r\nHost: c\r\nAccept: y\r\n\r\n")
+	if r31.Host != "b" || r31.Header["User-Agent"][0] != "u" || r31.Header["Accept"][0] != "y" ||
+		r32.Host != "c" || r32.Header["User-Agent"][0] != "v" || !same(r31.Header["Accept"], r32.Header["Accept"]) || len(r32.Header) != 2 {
+		t.Errorf("lower-case names, then canonical: %q %v, %q %v", r31.Host, r31.Header, r32.Host, r32.Header)
+	}
 	// A handler overwrites a value in place: the next head gets a fresh one.
 	r4 := parse("GET / HTTP/1.1\r\nHost: b\r\nUser-Agent: u\r\n\r\n")
 	r4.Header["User-Agent"][0] = "changed"

@@ -42,19 +42,21 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 	if !couldBeServed(b) {
 		return 0, refused // refused early: no need to wait for the whole head
 	}
-	end := bytes.Index(b, crlfcrlf)
-	scan := b
-	if end >= 0 {
-		scan = b[:end+4]
-	}
-	// A bare LF would end a line for net/http but not here: refuse it at
-	// once, including in an incomplete head, which would otherwise wait
-	// for a CRLF CRLF that never comes.
-	for i := bytes.IndexByte(scan, '\n'); i >= 0; {
-		if i == 0 || scan[i-1] != '\r' {
+	// The head ends at the first CRLF CRLF. Every LF up to there must end
+	// a CRLF: a bare LF would end a line for net/http but not here, so it
+	// is refused at once, including in an incomplete head, which would
+	// otherwise wait for a CRLF CRLF that never comes. (One walk over the
+	// LFs finds both; the loops below split lines at LFs on that ground.)
+	end := -1
+	for i := bytes.IndexByte(b, '\n'); i >= 0; {
+		if i == 0 || b[i-1] != '\r' {
 			return 0, refused
 		}
-		j := bytes.IndexByte(scan[i+1:], '\n')
+		if i >= 3 && b[i-2] == '\n' {
+			end = i - 3
+			break
+		}
+		j := bytes.IndexByte(b[i+1:], '\n')
 		if j < 0 {
 			break
 		}
@@ -65,7 +67,7 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 	}
 	head := b[:end+2] // each line with its CRLF
 
-	eol := bytes.Index(head, crlf)
+	eol := bytes.IndexByte(head, '\n') - 1
 	method, target, ok := requestLine(head[:eol])
 	if !ok {
 		return 0, refused
@@ -79,9 +81,9 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 	clear(h)
 	uc.startFields()
 	host, hosts := "", 0
-	closing := false
-	for rest := head[eol+2:]; len(rest) > 0; {
-		eol := bytes.Index(rest, crlf)
+	closing, pragma, cacheControl := false, false, false
+	for field, rest := 0, head[eol+2:]; len(rest) > 0; field++ {
+		eol := bytes.IndexByte(rest, '\n') - 1
 		line := rest[:eol]
 		rest = rest[eol+2:]
 		colon := bytes.IndexByte(line, ':')
@@ -92,8 +94,12 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 		if !isFieldValue(value) {
 			return 0, refused
 		}
-		key := canonicalKey(line[:colon])
+		key := uc.fieldName(field, line[:colon])
 		switch key {
+		case "Pragma":
+			pragma = true
+		case "Cache-Control":
+			cacheControl = true
 		case "Host":
 			if hosts++; hosts > 1 || !isHost(value) {
 				return 0, refused
@@ -121,7 +127,7 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 	}
 	// As net/http: a Pragma: no-cache without Cache-Control means the
 	// latter (RFC 9111 §5.4).
-	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h["Cache-Control"] == nil {
+	if p := h["Pragma"]; pragma && !cacheControl && len(p) > 0 && p[0] == "no-cache" {
 		h["Cache-Control"] = []string{"no-cache"}
 	}
 
@@ -145,6 +151,9 @@ type uriCache struct {
 	url    url.URL // the copy handed to the current request
 
 	host string
+	// names are the field names of the last head, as sent and in
+	// canonical form, by position.
+	names [maxMemos]struct{ raw, key string }
 	// last holds the fields of the last head, in order; next those of the
 	// head being parsed. The two swap when a head is done.
 	last, next []fieldMemo
@@ -155,6 +164,24 @@ type uriCache struct {
 type fieldMemo struct {
 	key, val string
 	vals     []string
+}
+
+// fieldName returns the canonical form of name, the field at index i of
+// the head: the one worked out for the last head when that had the same
+// name there.
+func (uc *uriCache) fieldName(i int, name []byte) string {
+	if uc == nil || i >= len(uc.names) {
+		return canonicalKey(name)
+	}
+	n := &uc.names[i]
+	if n.raw != string(name) {
+		n.key = canonicalKey(name)
+		n.raw = n.key
+		if n.key != string(name) {
+			n.raw = string(name)
+		}
+	}
+	return n.key
 }
 
 // find returns the index of key in the last head, or -1. It looks first
