@@ -115,8 +115,8 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 			}
 			closing = closing || c
 		}
-		if vs := h[key]; vs != nil {
-			h[key] = append(vs, string(value)) // repeated: a new slice
+		if uc.repeated(key, h) {
+			h[key] = append(h[key], string(value)) // a new slice
 		} else {
 			h[key] = uc.value(key, value)
 		}
@@ -127,8 +127,10 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 	}
 	// As net/http: a Pragma: no-cache without Cache-Control means the
 	// latter (RFC 9111 §5.4).
-	if p := h["Pragma"]; pragma && !cacheControl && len(p) > 0 && p[0] == "no-cache" {
-		h["Cache-Control"] = []string{"no-cache"}
+	if pragma && !cacheControl {
+		if p := h["Pragma"]; p[0] == "no-cache" {
+			h["Cache-Control"] = []string{"no-cache"}
+		}
 	}
 
 	r.Method = method
@@ -182,6 +184,21 @@ func (uc *uriCache) fieldName(i int, name []byte) string {
 		}
 	}
 	return n.key
+}
+
+// repeated reports whether this head has had a key field before, which h
+// holds. With uc it looks among the fields this head has had, a few
+// string comparisons of interned names instead of a map lookup.
+func (uc *uriCache) repeated(key string, h http.Header) bool {
+	if uc == nil || len(uc.next) >= maxMemos {
+		return h[key] != nil
+	}
+	for i := range uc.next {
+		if uc.next[i].key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // find returns the index of key in the last head, or -1. It looks first
