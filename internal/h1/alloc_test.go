@@ -125,7 +125,7 @@ func TestKeepAliveAllocations(t *testing.T) {
 // held, and a change to them, by the client or by a handler, is never
 // carried into the next request.
 func TestHeadValuesReused(t *testing.T) {
-	var uc uriCache
+	var uc headCache
 	parse := func(head string) *http.Request {
 		t.Helper()
 		r := &http.Request{Header: make(http.Header)}

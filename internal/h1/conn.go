@@ -43,7 +43,7 @@ type conn struct {
 	now      time.Time
 	rdl, wdl time.Time
 
-	uri uriCache // the last request target and its URL
+	last headCache // the last head's target, URL and strings
 
 	out  []byte   // response bytes not yet written
 	done int      // out[:done] are whole responses (written even if a handler panics)
@@ -180,7 +180,7 @@ func (c *conn) readHead() (int, bool) {
 		if c.n > 0 && (c.served == 0 || c.n >= 4) {
 			// (Between requests net/http waits for 4 bytes before it reads
 			// a head, so a connection closed after fewer gets no answer.)
-			n, res := parseHead(c.buf[:c.n], c.req, &c.uri)
+			n, res := parseHead(c.buf[:c.n], c.req, &c.last)
 			switch res {
 			case parsed:
 				return n, true

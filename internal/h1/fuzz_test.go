@@ -33,7 +33,7 @@ func FuzzParseHead(f *testing.F) {
 		}
 		// The same head again through a connection's cache, once to fill
 		// it and once to hit it, must give the same request.
-		var uc uriCache
+		var uc headCache
 		for range 2 {
 			again := &http.Request{Header: make(http.Header)}
 			if m, res := parseHead(b, again, &uc); m != n || res != parsed || !reflect.DeepEqual(again.URL, r.URL) || again.RequestURI != r.RequestURI ||

@@ -37,8 +37,8 @@ const (
 // load balancer's health check, a benchmark) gets a copy of the URL parsed
 // before, in uc's own URL, instead of a new parse and two allocations; and
 // a Host or field value equal to the last head's is the same string, in
-// the same one-element slice, as before (see uriCache.value).
-func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
+// the same one-element slice, as before (see headCache.value).
+func parseHead(b []byte, r *http.Request, uc *headCache) (int, parseResult) {
 	if !couldBeServed(b) {
 		return 0, refused // refused early: no need to wait for the whole head
 	}
@@ -145,9 +145,9 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 
 var crlf = []byte("\r\n")
 
-// uriCache is a connection's last request target and its parse, and the
+// headCache is a connection's last request target and its parse, and the
 // strings of its last head.
-type uriCache struct {
+type headCache struct {
 	raw    string
 	parsed url.URL // as url.ParseRequestURI returned it
 	url    url.URL // the copy handed to the current request
@@ -171,7 +171,7 @@ type fieldMemo struct {
 // fieldName returns the canonical form of name, the field at index i of
 // the head: the one worked out for the last head when that had the same
 // name there.
-func (uc *uriCache) fieldName(i int, name []byte) string {
+func (uc *headCache) fieldName(i int, name []byte) string {
 	if uc == nil || i >= len(uc.names) {
 		return canonicalKey(name)
 	}
@@ -189,7 +189,7 @@ func (uc *uriCache) fieldName(i int, name []byte) string {
 // repeated reports whether this head has had a key field before, which h
 // holds. With uc it looks among the fields this head has had, a few
 // string comparisons of interned names instead of a map lookup.
-func (uc *uriCache) repeated(key string, h http.Header) bool {
+func (uc *headCache) repeated(key string, h http.Header) bool {
 	if uc == nil || len(uc.next) >= maxMemos {
 		return h[key] != nil
 	}
@@ -204,7 +204,7 @@ func (uc *uriCache) repeated(key string, h http.Header) bool {
 // find returns the index of key in the last head, or -1. It looks first
 // where the field being parsed stands in this head: clients send their
 // fields in the same order each time.
-func (uc *uriCache) find(key string) int {
+func (uc *headCache) find(key string) int {
 	if i := len(uc.next); i < len(uc.last) && uc.last[i].key == key {
 		return i
 	}
@@ -219,7 +219,7 @@ func (uc *uriCache) find(key string) int {
 // maxMemos bounds the fields remembered per connection.
 const maxMemos = 32
 
-func (uc *uriCache) hostString(b []byte) string {
+func (uc *headCache) hostString(b []byte) string {
 	if uc == nil {
 		return string(b)
 	}
@@ -229,13 +229,13 @@ func (uc *uriCache) hostString(b []byte) string {
 	return uc.host
 }
 
-func (uc *uriCache) startFields() {
+func (uc *headCache) startFields() {
 	if uc != nil {
 		uc.next = uc.next[:0]
 	}
 }
 
-func (uc *uriCache) endFields() {
+func (uc *headCache) endFields() {
 	if uc != nil {
 		uc.last, uc.next = uc.next, uc.last
 	}
@@ -248,7 +248,7 @@ func (uc *uriCache) endFields() {
 // would otherwise cost two allocations per field. The slice has no spare
 // capacity, so a handler appending to it gets a copy; a handler that
 // overwrites its element makes the next request get a fresh one.
-func (uc *uriCache) value(key string, b []byte) []string {
+func (uc *headCache) value(key string, b []byte) []string {
 	if uc == nil {
 		return []string{string(b)}
 	}
@@ -272,7 +272,7 @@ func (uc *uriCache) value(key string, b []byte) []string {
 // url.ParseRequestURI does, and false when that refuses it. The URL is a
 // fresh copy for each request: a handler that changes it changes nothing
 // for the next one. A nil uc parses afresh every time.
-func (uc *uriCache) parse(target []byte) (string, *url.URL, bool) {
+func (uc *headCache) parse(target []byte) (string, *url.URL, bool) {
 	if uc != nil && uc.raw != "" && string(target) == uc.raw {
 		uc.url = uc.parsed
 		return uc.raw, &uc.url, true
