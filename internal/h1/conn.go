@@ -27,6 +27,7 @@ type conn struct {
 	srv    *Server
 	rwc    *net.TCPConn
 	nc     net.Conn // as accepted: closing goes through it (see Server.Serve)
+	sio    *sockIO  // reads and writes of the hot path (see sockIO)
 	ctx    context.Context
 	cancel context.CancelFunc
 	remote string
@@ -42,7 +43,7 @@ type conn struct {
 	now      time.Time
 	rdl, wdl time.Time
 
-	uri uriCache // the last request target and its URL
+	last headCache // the last head's target, URL and strings
 
 	out  []byte   // response bytes not yet written
 	done int      // out[:done] are whole responses (written even if a handler panics)
@@ -80,8 +81,8 @@ func (c *conn) serve() {
 			buf = buf[:runtime.Stack(buf, false)]
 			c.srv.logf("h1: panic serving %v: %v\n%s", c.remote, v, buf)
 		}
-		if !handedOver && c.done > 0 && c.werr == nil {
-			c.rwc.Write(c.out[:c.done])
+		if !handedOver && c.done > 0 && c.werr == nil && c.sio != nil {
+			c.sio.write(c.out[:c.done])
 		}
 		c.cancel()
 		if !handedOver {
@@ -89,12 +90,20 @@ func (c *conn) serve() {
 		}
 		c.srv.remove(c)
 	}()
+	var err error
+	if c.sio, err = newSockIO(c.rwc); err != nil {
+		return // closed already
+	}
 	c.buf = make([]byte, bufSize)
 	c.resp.c = c
-	c.resp.hdr = make(http.Header, 16)
+	// Header maps of at most 8 fields, the usual case for both, are a
+	// single group in Go's maps: found without hashing and cleared with
+	// one small memclr for each request, where room for 16 made a table
+	// whose Clear cost more than parsing the head.
+	c.resp.hdr = make(http.Header, 8)
 	c.tmpl = (&http.Request{RemoteAddr: c.remote}).WithContext(c.ctx)
 	c.req = new(http.Request)
-	reqHeader := make(http.Header, 16)
+	reqHeader := make(http.Header, 8)
 	h := c.srv.HTTP.Handler
 	if h == nil {
 		h = http.DefaultServeMux
@@ -171,7 +180,7 @@ func (c *conn) readHead() (int, bool) {
 		if c.n > 0 && (c.served == 0 || c.n >= 4) {
 			// (Between requests net/http waits for 4 bytes before it reads
 			// a head, so a connection closed after fewer gets no answer.)
-			n, res := parseHead(c.buf[:c.n], c.req, &c.uri)
+			n, res := parseHead(c.buf[:c.n], c.req, &c.last)
 			switch res {
 			case parsed:
 				return n, true
@@ -197,7 +206,7 @@ func (c *conn) readHead() (int, bool) {
 			}
 			c.setReadDeadline(c.first)
 		}
-		m, err := c.rwc.Read(c.buf[c.n:])
+		m, err := c.sio.read(c.buf[c.n:])
 		c.n += m
 		if err != nil {
 			if c.n > 0 && errors.Is(err, io.EOF) && (c.served == 0 || c.n >= 4) {
@@ -285,7 +294,7 @@ func (c *conn) flush() error {
 	if c.werr != nil || len(c.out) == 0 {
 		return c.werr
 	}
-	_, c.werr = c.rwc.Write(c.out)
+	_, c.werr = c.sio.write(c.out)
 	c.out, c.done = c.out[:0], 0
 	if cap(c.out) > 64<<10 {
 		c.out = nil // a large response's buffer is not kept for the connection's life
@@ -298,8 +307,7 @@ func (c *conn) writeBody(p []byte) error {
 	if c.werr != nil {
 		return c.werr
 	}
-	bufs := net.Buffers{c.out, p}
-	_, c.werr = bufs.WriteTo(c.rwc)
+	_, c.werr = c.sio.writev(c.out, p)
 	c.out, c.done = c.out[:0], 0
 	return c.werr
 }

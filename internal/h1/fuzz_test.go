@@ -33,11 +33,12 @@ func FuzzParseHead(f *testing.F) {
 		}
 		// The same head again through a connection's cache, once to fill
 		// it and once to hit it, must give the same request.
-		var uc uriCache
+		var uc headCache
 		for range 2 {
 			again := &http.Request{Header: make(http.Header)}
-			if m, res := parseHead(b, again, &uc); m != n || res != parsed || !reflect.DeepEqual(again.URL, r.URL) || again.RequestURI != r.RequestURI {
-				t.Fatalf("%q through the cache: %d %v %#v, want %d %#v", b[:n], m, res, again.URL, n, r.URL)
+			if m, res := parseHead(b, again, &uc); m != n || res != parsed || !reflect.DeepEqual(again.URL, r.URL) || again.RequestURI != r.RequestURI ||
+				again.Host != r.Host || !reflect.DeepEqual(again.Header, r.Header) {
+				t.Fatalf("%q through the cache: %d %v %#v %q %v, want %d %#v %q %v", b[:n], m, res, again.URL, again.Host, again.Header, n, r.URL, r.Host, r.Header)
 			}
 		}
 		got := []any{r.Method, r.RequestURI, r.URL.String(), r.Host, r.Close, r.Proto, r.ProtoMajor, r.ProtoMinor, r.Header}

@@ -32,28 +32,31 @@ const (
 // parsers could read differently (bare LF, whitespace before a colon, obs-fold,
 // duplicate Host, control bytes) is only ever read by net/http.
 //
-// uc, when not nil, remembers the last request target parsed: a
-// connection asking for the same target again (a keep-alive client
-// polling one resource, a load balancer's health check, a benchmark) gets
-// a copy of the URL parsed before, in uc's own URL, instead of a new
-// parse and two allocations.
-func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
+// uc, when not nil, remembers the last head parsed: a connection asking
+// for the same target again (a keep-alive client polling one resource, a
+// load balancer's health check, a benchmark) gets a copy of the URL parsed
+// before, in uc's own URL, instead of a new parse and two allocations; and
+// a Host or field value equal to the last head's is the same string, in
+// the same one-element slice, as before (see headCache.value).
+func parseHead(b []byte, r *http.Request, uc *headCache) (int, parseResult) {
 	if !couldBeServed(b) {
 		return 0, refused // refused early: no need to wait for the whole head
 	}
-	end := bytes.Index(b, crlfcrlf)
-	scan := b
-	if end >= 0 {
-		scan = b[:end+4]
-	}
-	// A bare LF would end a line for net/http but not here: refuse it at
-	// once, including in an incomplete head, which would otherwise wait
-	// for a CRLF CRLF that never comes.
-	for i := bytes.IndexByte(scan, '\n'); i >= 0; {
-		if i == 0 || scan[i-1] != '\r' {
+	// The head ends at the first CRLF CRLF. Every LF up to there must end
+	// a CRLF: a bare LF would end a line for net/http but not here, so it
+	// is refused at once, including in an incomplete head, which would
+	// otherwise wait for a CRLF CRLF that never comes. (One walk over the
+	// LFs finds both; the loops below split lines at LFs on that ground.)
+	end := -1
+	for i := bytes.IndexByte(b, '\n'); i >= 0; {
+		if i == 0 || b[i-1] != '\r' {
 			return 0, refused
 		}
-		j := bytes.IndexByte(scan[i+1:], '\n')
+		if i >= 3 && b[i-2] == '\n' {
+			end = i - 3
+			break
+		}
+		j := bytes.IndexByte(b[i+1:], '\n')
 		if j < 0 {
 			break
 		}
@@ -64,7 +67,7 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 	}
 	head := b[:end+2] // each line with its CRLF
 
-	eol := bytes.Index(head, crlf)
+	eol := bytes.IndexByte(head, '\n') - 1
 	method, target, ok := requestLine(head[:eol])
 	if !ok {
 		return 0, refused
@@ -76,10 +79,11 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 
 	h := r.Header
 	clear(h)
+	uc.startFields()
 	host, hosts := "", 0
-	closing := false
-	for rest := head[eol+2:]; len(rest) > 0; {
-		eol := bytes.Index(rest, crlf)
+	closing, pragma, cacheControl := false, false, false
+	for field, rest := 0, head[eol+2:]; len(rest) > 0; field++ {
+		eol := bytes.IndexByte(rest, '\n') - 1
 		line := rest[:eol]
 		rest = rest[eol+2:]
 		colon := bytes.IndexByte(line, ':')
@@ -90,13 +94,17 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 		if !isFieldValue(value) {
 			return 0, refused
 		}
-		key := canonicalKey(line[:colon])
+		key := uc.fieldName(field, line[:colon])
 		switch key {
+		case "Pragma":
+			pragma = true
+		case "Cache-Control":
+			cacheControl = true
 		case "Host":
 			if hosts++; hosts > 1 || !isHost(value) {
 				return 0, refused
 			}
-			host = string(value)
+			host = uc.hostString(value)
 			continue // net/http keeps it in Request.Host only
 		case "Content-Length", "Transfer-Encoding", "Expect", "Upgrade":
 			return 0, refused
@@ -107,15 +115,22 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 			}
 			closing = closing || c
 		}
-		h[key] = append(h[key], string(value))
+		if uc.repeated(key, h) {
+			h[key] = append(h[key], string(value)) // a new slice
+		} else {
+			h[key] = uc.value(key, value)
+		}
 	}
+	uc.endFields()
 	if hosts == 0 {
 		return 0, refused // net/http answers 400: HTTP/1.1 requires Host
 	}
 	// As net/http: a Pragma: no-cache without Cache-Control means the
 	// latter (RFC 9111 §5.4).
-	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h["Cache-Control"] == nil {
-		h["Cache-Control"] = []string{"no-cache"}
+	if pragma && !cacheControl {
+		if p := h["Pragma"]; p[0] == "no-cache" {
+			h["Cache-Control"] = []string{"no-cache"}
+		}
 	}
 
 	r.Method = method
@@ -130,18 +145,134 @@ func parseHead(b []byte, r *http.Request, uc *uriCache) (int, parseResult) {
 
 var crlf = []byte("\r\n")
 
-// uriCache is a connection's last request target and its parse.
-type uriCache struct {
+// headCache is a connection's last request target and its parse, and the
+// strings of its last head.
+type headCache struct {
 	raw    string
 	parsed url.URL // as url.ParseRequestURI returned it
 	url    url.URL // the copy handed to the current request
+
+	host string
+	// names are the field names of the last head, as sent and in
+	// canonical form, by position.
+	names [maxMemos]struct{ raw, key string }
+	// last holds the fields of the last head, in order; next those of the
+	// head being parsed. The two swap when a head is done.
+	last, next []fieldMemo
+}
+
+// A fieldMemo is one field value handed to a request: vals is the slice
+// the header map held, and val what vals[0] held then.
+type fieldMemo struct {
+	key, val string
+	vals     []string
+}
+
+// fieldName returns the canonical form of name, the field at index i of
+// the head: the one worked out for the last head when that had the same
+// name there.
+func (uc *headCache) fieldName(i int, name []byte) string {
+	if uc == nil || i >= len(uc.names) {
+		return canonicalKey(name)
+	}
+	n := &uc.names[i]
+	if n.raw != string(name) {
+		n.key = canonicalKey(name)
+		n.raw = n.key
+		if n.key != string(name) {
+			n.raw = string(name)
+		}
+	}
+	return n.key
+}
+
+// repeated reports whether this head has had a key field before, which h
+// holds. With uc it looks among the fields this head has had, a few
+// string comparisons of interned names instead of a map lookup.
+func (uc *headCache) repeated(key string, h http.Header) bool {
+	if uc == nil || len(uc.next) >= maxMemos {
+		return h[key] != nil
+	}
+	for i := range uc.next {
+		if uc.next[i].key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// find returns the index of key in the last head, or -1. It looks first
+// where the field being parsed stands in this head: clients send their
+// fields in the same order each time.
+func (uc *headCache) find(key string) int {
+	if i := len(uc.next); i < len(uc.last) && uc.last[i].key == key {
+		return i
+	}
+	for i := range uc.last {
+		if uc.last[i].key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// maxMemos bounds the fields remembered per connection.
+const maxMemos = 32
+
+func (uc *headCache) hostString(b []byte) string {
+	if uc == nil {
+		return string(b)
+	}
+	if string(b) != uc.host {
+		uc.host = string(b)
+	}
+	return uc.host
+}
+
+func (uc *headCache) startFields() {
+	if uc != nil {
+		uc.next = uc.next[:0]
+	}
+}
+
+func (uc *headCache) endFields() {
+	if uc != nil {
+		uc.last, uc.next = uc.next, uc.last
+	}
+}
+
+// value returns a one-element header value holding b for the field key.
+// When the last head had the same value for key, and the slice handed out
+// then still holds it, that slice is handed out again: clients repeat most
+// fields verbatim on every request of a connection, and a browser's head
+// would otherwise cost two allocations per field. The slice has no spare
+// capacity, so a handler appending to it gets a copy; a handler that
+// overwrites its element makes the next request get a fresh one.
+func (uc *headCache) value(key string, b []byte) []string {
+	if uc == nil {
+		return []string{string(b)}
+	}
+	var m fieldMemo
+	if i := uc.find(key); i >= 0 {
+		if l := uc.last[i]; l.val == string(b) && l.vals[0] == l.val {
+			m = l
+		}
+	}
+	if m.vals == nil {
+		v := string(b)
+		m = fieldMemo{key: key, val: v, vals: []string{v}}
+	}
+	if len(uc.next) < maxMemos {
+		uc.next = append(uc.next, m)
+	}
+	return m.vals
 }
 
 // parse returns target as a string and its URL, parsed as
 // url.ParseRequestURI does, and false when that refuses it. The URL is a
 // fresh copy for each request: a handler that changes it changes nothing
 // for the next one. A nil uc parses afresh every time.
-func (uc *uriCache) parse(target []byte) (string, *url.URL, bool) {
+func (uc *headCache) parse(target []byte) (string, *url.URL, bool) {
 	if uc != nil && uc.raw != "" && string(target) == uc.raw {
 		uc.url = uc.parsed
 		return uc.raw, &uc.url, true

@@ -66,6 +66,11 @@ import (
 //     http.ErrNotSupported.
 //   - HTTP's ConnState hook sees only handed-over connections, and its
 //     ConnContext runs for them a second time, when HTTP accepts them.
+//   - The Request, its Header map and the one-element value slices in it
+//     belong to the connection and are reused for its next requests (a
+//     value repeated verbatim is the same slice): a handler must not keep
+//     them past its return, nor change a request's values in place. The
+//     site handler reads them and returns.
 type Server struct {
 	HTTP *http.Server
 

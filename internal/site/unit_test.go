@@ -1,6 +1,7 @@
 package site
 
 import (
+	"net/http"
 	"testing"
 )
 
@@ -224,5 +225,35 @@ func TestParseRange(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// mayBeConditional may only skip evaluate's steps when none of them could
+// apply: it must say true for every field evaluate reads.
+func TestMayBeConditional(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    http.Header
+		want bool
+	}{
+		{"none", http.Header{}, false},
+		{"plain browser", http.Header{"Accept": {"*/*"}, "User-Agent": {"x"}, "Accept-Encoding": {"gzip"}}, false},
+		{"If-Match", http.Header{"Accept": {"*/*"}, "If-Match": {`"a"`}}, true},
+		{"If-None-Match", http.Header{"If-None-Match": {`"a"`}}, true},
+		{"If-Modified-Since", http.Header{"If-Modified-Since": {"x"}}, true},
+		{"If-Unmodified-Since", http.Header{"If-Unmodified-Since": {"x"}}, true},
+		{"If-Range", http.Header{"If-Range": {"x"}}, true},
+		{"Range", http.Header{"Range": {"bytes=0-1"}}, true},
+		{"many fields", http.Header{"A": nil, "B": nil, "C": nil, "D": nil, "E": nil, "F": nil, "G": nil, "H": nil, "I": nil}, true},
+	} {
+		if got := mayBeConditional(tc.h); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// And evaluate decides as it did for a request with none of them.
+	v := &validators{etag: `"a"`, lastModified: "Mon, 30 Nov 2026 00:00:00 GMT"}
+	r := &http.Request{Method: http.MethodGet, Header: http.Header{"Accept": {"*/*"}}}
+	if d := evaluate(r, v); d != sendFull {
+		t.Errorf("evaluate without conditional fields: %v, want sendFull", d)
 	}
 }
