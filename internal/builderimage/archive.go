@@ -40,23 +40,12 @@ func writeArchive(w io.Writer, fsys fs.FS, spec Spec) (ImageInfo, error) {
 	if err != nil {
 		return ImageInfo{}, err
 	}
-	version, timeLine, err := toolchain.ReadVersion(fsys)
-	if err != nil {
-		return ImageInfo{}, fmt.Errorf("write image archive: GOROOT: %w", err)
-	}
-	if version != "go"+spec.GoVersion {
-		return ImageInfo{}, fmt.Errorf("write image archive: GOROOT holds %s, want go%s", version, spec.GoVersion)
-	}
-	mtime, err := releaseTime(timeLine)
-	if err != nil {
-		return ImageInfo{}, fmt.Errorf("write image archive: GOROOT: %w", err)
-	}
-	entries, err := layerEntries(fsys)
+	goLayer, mtime, err := toolchainLayer(fsys, spec.GoVersion)
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("write image archive: %w", err)
 	}
 
-	id, diffIDs, err := writeImage(w, spec.Tag, []layer{{fsys, entries}}, mtime, func(diffIDs []string) ([]byte, error) {
+	id, diffIDs, err := writeImage(w, spec.Tag, []layer{goLayer}, mtime, func(diffIDs []string) ([]byte, error) {
 		return imageConfigJSON(spec, diffIDs[0], mtime)
 	})
 	if err != nil {
@@ -70,6 +59,28 @@ func writeArchive(w io.Writer, fsys fs.FS, spec Spec) (ImageInfo, error) {
 type layer struct {
 	fsys    fs.FS
 	entries []entry
+}
+
+// toolchainLayer checks that the GOROOT in fsys holds Go goVersion and
+// returns its layer and the release time that every entry of the image
+// carries, so that the same toolchain always gives the same bytes.
+func toolchainLayer(fsys fs.FS, goVersion string) (layer, time.Time, error) {
+	version, timeLine, err := toolchain.ReadVersion(fsys)
+	if err != nil {
+		return layer{}, time.Time{}, fmt.Errorf("GOROOT: %w", err)
+	}
+	if version != "go"+goVersion {
+		return layer{}, time.Time{}, fmt.Errorf("GOROOT holds %s, want go%s", version, goVersion)
+	}
+	mtime, err := releaseTime(timeLine)
+	if err != nil {
+		return layer{}, time.Time{}, fmt.Errorf("GOROOT: %w", err)
+	}
+	entries, err := layerEntries(fsys)
+	if err != nil {
+		return layer{}, time.Time{}, err
+	}
+	return layer{fsys, entries}, mtime, nil
 }
 
 // writeImage writes to w a docker-archive of one image tagged tag, made of

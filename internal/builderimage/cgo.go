@@ -202,18 +202,7 @@ func WriteCgoArchive(w io.Writer, goroot, root string, pinned, list []string, sp
 		return ImageInfo{}, err
 	}
 	gofs, debfs := os.DirFS(goroot), os.DirFS(root)
-	version, timeLine, err := toolchain.ReadVersion(gofs)
-	if err != nil {
-		return ImageInfo{}, fmt.Errorf("write cgo image archive: GOROOT: %w", err)
-	}
-	if version != "go"+spec.GoVersion {
-		return ImageInfo{}, fmt.Errorf("write cgo image archive: GOROOT holds %s, want go%s", version, spec.GoVersion)
-	}
-	mtime, err := releaseTime(timeLine)
-	if err != nil {
-		return ImageInfo{}, fmt.Errorf("write cgo image archive: GOROOT: %w", err)
-	}
-	goEntries, err := layerEntries(gofs)
+	goLayer, mtime, err := toolchainLayer(gofs, spec.GoVersion)
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
 	}
@@ -221,7 +210,7 @@ func WriteCgoArchive(w io.Writer, goroot, root string, pinned, list []string, sp
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("write cgo image archive: %w", err)
 	}
-	layers := []layer{{gofs, goEntries}, {debfs, debEntries}}
+	layers := []layer{goLayer, {debfs, debEntries}}
 	id, diffIDs, err := writeImage(w, spec.Tag, layers, mtime, func(diffIDs []string) ([]byte, error) {
 		return cgoConfigJSON(spec, diffIDs[0], diffIDs[1], mtime, pinned, list)
 	})
