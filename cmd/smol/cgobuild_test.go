@@ -233,3 +233,55 @@ func TestCgoImage(t *testing.T) {
 		t.Errorf("made again: %q, want the ID %s", r.stdout, want)
 	}
 }
+
+// TestCgoSQLite builds the most used cgo package, mattn/go-sqlite3, for the
+// host's platform: without a choice smol refuses and names it; with --cgo
+// the binary opens a database in an empty container. Its pure-Go stub
+// would build as well and fail only when run, which is what the refusal is
+// for.
+func TestCgoSQLite(t *testing.T) {
+	needCgoImage(t)
+	dir := writeModule(t, map[string]string{
+		"go.mod": "module example.com/sqlapp\n\ngo 1.26\n\ntoolchain go1.26.8\n\nrequire github.com/mattn/go-sqlite3 v1.14.53\n",
+		"go.sum": "github.com/mattn/go-sqlite3 v1.14.53 h1:mnTM0owzUMrKuLo+0w51NUiB0ir2Fo7kFXlPt/l3BGs=\n" +
+			"github.com/mattn/go-sqlite3 v1.14.53/go.mod h1:6JTjA44L93a0QCyJef5YvlPoKXntQPjzWv5gtm9sB6w=\n",
+		".gitignore": "/dist/\n",
+		"main.go": `package main
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+func main() {
+	db, err := sql.Open("sqlite3", ":memory:")
+	if err == nil {
+		var v string
+		err = db.QueryRow("select sqlite_version()").Scan(&v)
+		fmt.Println("sqlite", v)
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+}
+`,
+	})
+	gitCommit(t, dir, "")
+
+	r := smol(t, dir, nil, "build", "--platform", "linux/amd64", ".")
+	if r.code == 0 || !strings.Contains(r.stderr, "github.com/mattn/go-sqlite3") || !strings.Contains(r.stderr, "--cgo=off") {
+		t.Fatalf("a go-sqlite3 program without --cgo: exit %d, want a refusal naming the package and the choices:\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dist")); err == nil {
+		t.Errorf("the refused build wrote dist/")
+	}
+
+	mustOK(t, smol(t, dir, nil, "build", "--cgo", "--platform", "linux/amd64", "."), "build --cgo of go-sqlite3")
+	if out := runAlone(t, filepath.Join(dir, "dist", "sqlapp_linux_amd64")); !strings.HasPrefix(out, "sqlite 3.") {
+		t.Errorf("the go-sqlite3 build in an empty container printed:\n%s", out)
+	}
+}

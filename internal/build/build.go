@@ -63,9 +63,20 @@ type Record struct {
 // last, so such a mix never matches SHA256SUMS, and the next build sees that
 // and rebuilds. The killed process's scratch directory is removed by the
 // next build (see Sweep).
-func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, rec Record, log, stderr io.Writer) (manifest.Manifest, error) {
+func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, rec Record, log, stderr io.Writer) (m manifest.Manifest, err error) {
+	_, statErr := os.Stat(p.OutDir)
 	if err := prepareDirs(p, host); err != nil {
 		return manifest.Manifest{}, err
+	}
+	if os.IsNotExist(statErr) {
+		// A build that fails leaves no trace, not even an empty output
+		// directory; Remove keeps it if anything else appeared there. It
+		// runs after the scratch directory's removal below.
+		defer func() {
+			if err != nil {
+				os.Remove(p.OutDir)
+			}
+		}()
 	}
 	defer os.RemoveAll(host.Out)
 	if err := markOwner(x, host.Out); err != nil {
