@@ -46,32 +46,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/benchdoc"
+	"github.com/gohttp-smol/gohttp-smol/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "proof:", err)
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { cli.Main("proof", run) }
 
 // errNotReproducible is returned after the report is written when the
 // matrix is not 100% identical.
@@ -91,20 +75,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, "usage: proof [flags]\n\nBuild the server and pinned third-party modules with smol five ways and\nreport whether every output is byte-identical.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "proof: unexpected arguments %v\n", fs.Args())
-		return errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	subjects, err := selectSubjects(*only)
 	if err != nil {
 		fmt.Fprintln(stderr, "proof:", err)
-		return errUsage
+		return cli.ErrUsage
 	}
 	repoDir, err := filepath.Abs(*repo)
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/cli"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -167,7 +169,7 @@ func TestRunUsage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
 			err := run(context.Background(), tt.args, io.Discard, &stderr)
-			if !errors.Is(err, errUsage) {
+			if !errors.Is(err, cli.ErrUsage) {
 				t.Fatalf("err = %v, want a usage error", err)
 			}
 			if !strings.Contains(stderr.String(), tt.msg) {

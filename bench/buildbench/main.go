@@ -41,30 +41,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/benchdoc"
+	"github.com/gohttp-smol/gohttp-smol/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "buildbench:", err)
-		os.Exit(1)
-	}
-}
-
-// errUsage marks a usage error whose message has been printed.
-var errUsage = errors.New("usage")
+func main() { cli.Main("buildbench", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("buildbench", flag.ContinueOnError)
@@ -86,20 +70,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, "usage: go run ./bench/buildbench [flags]\n\nMeasure smol's build times against GoReleaser and rewrite the build section of BENCHMARKS.md.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "buildbench: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if cfg.runs < 1 || cfg.coldRounds < 0 {
 		fmt.Fprintln(stderr, "buildbench: -runs must be at least 1 and -cold-rounds at least 0")
-		return errUsage
+		return cli.ErrUsage
 	}
 	rel := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {

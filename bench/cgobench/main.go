@@ -30,16 +30,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/benchdoc"
+	"github.com/gohttp-smol/gohttp-smol/internal/cli"
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
 )
 
@@ -88,22 +88,18 @@ func main() {
 }
 `
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cgobench:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("cgobench", run) }
 
-func run(ctx context.Context) error {
-	smolBin := flag.String("smol", "bin/smol", "smol `binary` to measure")
-	rounds := flag.Int("rounds", 2, "cold `rounds`, each one build with each tool")
-	runs := flag.Int("runs", 20, "`runs` of each binary for start-up, and of the warm rebuild")
-	benchmarks := flag.String("benchmarks", "BENCHMARKS.md", "`file` whose cgo section is rewritten; - for stdout only")
-	flag.Parse()
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("cgobench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	smolBin := fs.String("smol", "bin/smol", "smol `binary` to measure")
+	rounds := fs.Int("rounds", 2, "cold `rounds`, each one build with each tool")
+	runs := fs.Int("runs", 20, "`runs` of each binary for start-up, and of the warm rebuild")
+	benchmarks := fs.String("benchmarks", "BENCHMARKS.md", "`file` whose cgo section is rewritten; - for stdout only")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
 	smol, err := filepath.Abs(*smolBin)
 	if err != nil {
 		return err
@@ -208,7 +204,7 @@ func run(ctx context.Context) error {
 	fmt.Fprintf(&b, "| binary size (bytes) | %d | %d | %.2fx | |\n", sizes[0], sizes[1], float64(sizes[0])/float64(sizes[1]))
 	fmt.Fprintf(&b, "| start-up to exit, median of %d runs (ms) | %.1f | %.1f | %.2fx | |\n", *runs, startSmol*1000, startRecipe*1000, startSmol/startRecipe)
 	fmt.Fprintf(&b, "\n%s\n", section.End())
-	fmt.Print(b.String())
+	fmt.Fprint(stdout, b.String())
 	if *benchmarks == "-" {
 		return nil
 	}

@@ -58,34 +58,18 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
+	"github.com/gohttp-smol/gohttp-smol/internal/cli"
 	"github.com/gohttp-smol/gohttp-smol/internal/debpkg"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "mkdeb:", err)
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { cli.Main("mkdeb", run) }
 
 const name = "gohttp-smol"
 
@@ -109,16 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: mkdeb [-dist DIR] [-deploy DIR] [-arch GOARCH] [-version V] [-binary FILE] [-o FILE] [-check]")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if fl.NArg() > 0 {
-		fmt.Fprintf(stderr, "mkdeb: unexpected arguments %q\n", fl.Args())
-		fl.Usage()
-		return errUsage
+	if err := cli.Parse(fl, args); err != nil {
+		return err
 	}
 
 	pkg, err := plan(o, os.Getenv("SOURCE_DATE_EPOCH"))

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gohttp-smol/gohttp-smol/internal/cli"
 	"github.com/gohttp-smol/gohttp-smol/internal/deploytest"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
 )
@@ -242,8 +243,8 @@ func TestBadInput(t *testing.T) {
 	}
 	t.Run("usage", func(t *testing.T) {
 		_, stderr, err := mkdeb(t, "extra")
-		if err != errUsage || !strings.Contains(stderr, "usage: mkdeb") {
-			t.Errorf("mkdeb extra: %v, stderr %q; want errUsage and the usage text", err, stderr)
+		if err != cli.ErrUsage || !strings.Contains(stderr, "usage: mkdeb") {
+			t.Errorf("mkdeb extra: %v, stderr %q; want cli.ErrUsage and the usage text", err, stderr)
 		}
 	})
 }

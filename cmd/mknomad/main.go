@@ -31,30 +31,15 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
+	"github.com/gohttp-smol/gohttp-smol/internal/cli"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
 	"github.com/gohttp-smol/gohttp-smol/internal/nomadjob"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "mknomad:", err)
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { cli.Main("mknomad", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("mknomad", flag.ContinueOnError)
@@ -67,16 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: mknomad [-dist DIR] [-template FILE] [-arch GOARCH] [-o FILE]")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if fl.NArg() > 0 {
-		fmt.Fprintf(stderr, "mknomad: unexpected arguments %q\n", fl.Args())
-		fl.Usage()
-		return errUsage
+	if err := cli.Parse(fl, args); err != nil {
+		return err
 	}
 	if *out == "" {
 		*out = filepath.Join(*dist, "gohttp-smol.nomad.hcl")
