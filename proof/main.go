@@ -53,6 +53,7 @@ import (
 
 	"github.com/gohttp-smol/gohttp-smol/internal/benchdoc"
 	"github.com/gohttp-smol/gohttp-smol/internal/cli"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 func main() { cli.Main("proof", run) }
@@ -104,7 +105,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "proof: scratch tree kept in %s\n", base)
 			return
 		}
-		removeAll(base)
+		if err := tree.RemoveAll(base); err != nil {
+			fmt.Fprintf(stderr, "proof: remove the scratch tree: %v\n", err)
+		}
 	}()
 	if env.Smol, err = installSmol(ctx, repoDir, *smolBin, base); err != nil {
 		return err

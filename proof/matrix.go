@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 	"github.com/gohttp-smol/gohttp-smol/internal/verify"
 )
 
@@ -192,7 +193,7 @@ func Prove(ctx context.Context, e Env, s Subject) (Result, error) {
 		}
 	}
 	if cred != nil {
-		if err := chownTree(filepath.Join(root, "b"), otherUID); err != nil {
+		if err := tree.Chown(filepath.Join(root, "b"), otherUID, otherUID); err != nil {
 			return res, err
 		}
 		for _, d := range []string{cacheB, home} {
@@ -385,7 +386,7 @@ func installSmol(ctx context.Context, repo, bin, base string) (string, error) {
 		}
 		return dst, nil
 	}
-	if err := copyFile(bin, dst, 0o755); err != nil {
+	if err := tree.CopyFile(bin, dst); err != nil {
 		return "", fmt.Errorf("-smol: %w", err)
 	}
 	return dst, nil
@@ -409,7 +410,7 @@ func keepOutputs(dist, dst string, sums map[string]string) (map[string]string, e
 	files := map[string]string{}
 	for name := range sums {
 		p := filepath.Join(dst, name)
-		if err := copyFile(filepath.Join(dist, name), p, 0o755); err != nil {
+		if err := tree.CopyFile(filepath.Join(dist, name), p); err != nil {
 			return nil, err
 		}
 		files[name] = p
@@ -498,13 +499,4 @@ func runAlone(ctx context.Context, bin string) ([]byte, error) {
 	}
 	defer exec.Command("docker", "rmi", "-f", ref).Run()
 	return exec.CommandContext(ctx, "docker", "run", "--rm", ref, "/app").CombinedOutput()
-}
-
-func chownTree(root string, uid int) error {
-	return filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, uid)
-	})
 }

@@ -5,10 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/gomod"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 // Subject is one module the proof builds.
@@ -159,7 +157,7 @@ func importModule(ctx context.Context, e Env, s Subject, dir string) (Checkout, 
 		return Checkout{}, err
 	}
 	// Module cache trees are read-only; the copy is ours to edit.
-	if err := copyTree(d.Dir, dir); err != nil {
+	if err := tree.Copy(d.Dir, dir, nil); err != nil {
 		return Checkout{}, fmt.Errorf("copy %s: %w", s.Module, err)
 	}
 	var co Checkout
@@ -390,54 +388,4 @@ func tail(s string, n int) string {
 		s = "..." + s[len(s)-n:]
 	}
 	return s
-}
-
-// copyTree copies the regular files and directories under src to dst,
-// writable by their owner. Module zips hold nothing else.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case d.Type().IsRegular():
-			return copyFile(p, target, 0o644)
-		}
-		return fmt.Errorf("%s: not a regular file or directory", p)
-	})
-}
-
-func copyFile(src, dst string, perm os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-// removeAll removes a scratch tree that may hold Go module caches, whose
-// directories are read-only by design.
-func removeAll(dir string) {
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(os.Stderr, "proof: remove %s: %v\n", dir, err)
-	}
 }

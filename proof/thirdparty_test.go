@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/cli"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -260,7 +261,7 @@ func TestProveGojq(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer removeAll(base)
+	defer tree.RemoveAll(base)
 	os.Chmod(base, 0o755)
 	var log bytes.Buffer
 	e := Env{Base: base, Repo: repo, Platforms: "linux/" + runtime.GOARCH, Getenv: os.Getenv, Log: &log}

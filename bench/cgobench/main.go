@@ -41,6 +41,7 @@ import (
 	"github.com/gohttp-smol/gohttp-smol/internal/benchdoc"
 	"github.com/gohttp-smol/gohttp-smol/internal/cli"
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 const section = benchdoc.Section("cgo")
@@ -112,7 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer removeAll(tmp)
+	defer tree.RemoveAll(tmp)
 	mod := filepath.Join(tmp, "m")
 	modCache := filepath.Join(tmp, "modcache")
 	if err := os.MkdirAll(mod, 0o755); err != nil {
@@ -240,18 +241,6 @@ func startup(ctx context.Context, tmp, bin string, n int) (float64, error) {
 		}
 	}
 	return median(ts), nil
-}
-
-// removeAll removes a tree that holds a Go module cache, whose directories
-// are read-only by design.
-func removeAll(dir string) {
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	os.RemoveAll(dir)
 }
 
 func median(v []float64) float64 {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 var (
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			panic(err)
 		}
-		defer removeAll(tmp)
+		defer tree.RemoveAll(tmp)
 		os.Chmod(tmp, 0o755)
 		smolBin = filepath.Join(tmp, "smol")
 		out, err := exec.Command("go", "build", "-o", smolBin, ".").CombinedOutput()
@@ -49,18 +50,6 @@ func TestMain(m *testing.M) {
 		return m.Run()
 	}()
 	os.Exit(code)
-}
-
-// removeAll removes a tree that may hold a Go module cache, whose files and
-// directories are read-only by design.
-func removeAll(dir string) {
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	os.RemoveAll(dir)
 }
 
 // needDocker skips the test when no Docker daemon answers, or fails it under CI.
@@ -388,7 +377,7 @@ func TestInterrupt(t *testing.T) {
 				}
 				t.Errorf("dist holds %v, want only the earlier output", names)
 			}
-			removeAll(cold)
+			tree.RemoveAll(cold)
 		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 // otherUID is the uid:gid the second checkout is built as.
@@ -26,7 +28,7 @@ func TestReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer removeAll(base)
+	defer tree.RemoveAll(base)
 	os.Chmod(base, 0o755) // the other user must reach its clone
 
 	clone := func(dst string) {
@@ -69,7 +71,9 @@ func TestReproducible(t *testing.T) {
 	if fi, err := os.Stat("/var/run/docker.sock"); err == nil {
 		groups = append(groups, fi.Sys().(*syscall.Stat_t).Gid)
 	}
-	chownTree(t, filepath.Dir(filepath.Dir(filepath.Dir(b))), otherUID)
+	if err := tree.Chown(filepath.Dir(filepath.Dir(filepath.Dir(b))), otherUID, otherUID); err != nil {
+		t.Fatal(err)
+	}
 	os.MkdirAll(cacheB, 0o755)
 	os.Chown(cacheB, otherUID, otherUID)
 	cred := &syscall.Credential{Uid: otherUID, Gid: otherUID, Groups: groups}
@@ -97,18 +101,5 @@ func TestReproducible(t *testing.T) {
 			}
 			return nil
 		})
-	}
-}
-
-func chownTree(t *testing.T, root string, uid int) {
-	t.Helper()
-	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, uid)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

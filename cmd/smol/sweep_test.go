@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/owner"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 // TestKilledBuildIsSwept kills smol with SIGKILL in the middle of a cold
@@ -50,7 +51,7 @@ func TestKilledBuildIsSwept(t *testing.T) {
 	}
 
 	cold := t.TempDir()
-	defer removeAll(cold)
+	defer tree.RemoveAll(cold)
 	cmd := exec.Command(smolBin, "build", "--cache-dir", cold, "./cmd/hello")
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 	"github.com/gohttp-smol/gohttp-smol/internal/verify"
 )
 
@@ -128,7 +129,7 @@ func TestVerify(t *testing.T) {
 					t.Errorf("kept rebuild %s: %q %v", f[2], out, err)
 				}
 			}
-			removeAll(filepath.Dir(filepath.Dir(filepath.Dir(f[2]))))
+			tree.RemoveAll(filepath.Dir(filepath.Dir(filepath.Dir(f[2]))))
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 // cacheRoom is the space a cold rebuild's caches take beyond the source
@@ -72,7 +73,11 @@ func copySource(ctx context.Context, dir, outDir string, m manifest.Manifest, ds
 	if m.Source.Revision != "" && !m.Source.Dirty {
 		return gitArchive(ctx, dir, m.Source.Revision, dst)
 	}
-	return copyTree(dir, outDir, dst)
+	skip := func(p string, d fs.DirEntry) bool { return d.IsDir() && (d.Name() == ".git" || p == outDir) }
+	if err := tree.Copy(dir, dst, skip); err != nil {
+		return fmt.Errorf("verify: copy the source: %w", noRoom(err))
+	}
+	return nil
 }
 
 func gitArchive(ctx context.Context, dir, rev, dst string) error {
@@ -133,42 +138,6 @@ func untar(r io.Reader, dst string) error {
 	}
 }
 
-func copyTree(src, outDir, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir() && (d.Name() == ".git" || p == outDir):
-			return filepath.SkipDir
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(l, target)
-		case d.Type().IsRegular():
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			fi, err := f.Stat()
-			if err != nil {
-				return err
-			}
-			if err := writeFile(target, f, fi.Mode().Perm()); err != nil {
-				return fmt.Errorf("verify: copy %s: %w", rel, noRoom(err))
-			}
-		}
-		return nil
-	})
-}
-
 func writeFile(name string, r io.Reader, perm os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
@@ -190,25 +159,4 @@ func noRoom(err error) error {
 		return fmt.Errorf("%w (%v): free some space or set TMPDIR to a roomier filesystem", ErrNoRoom, err)
 	}
 	return err
-}
-
-func chownTree(root string, uid, gid int) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, gid)
-	})
-}
-
-// removeAll removes a scratch tree, including a Go module cache, whose
-// directories are read-only by design.
-func removeAll(dir string) {
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	os.RemoveAll(dir)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
 	"github.com/gohttp-smol/gohttp-smol/internal/setup"
 	"github.com/gohttp-smol/gohttp-smol/internal/source"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 // Status of a record or variation.
@@ -171,7 +172,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	keep := false
 	defer func() {
 		if !keep {
-			removeAll(scratch)
+			tree.RemoveAll(scratch)
 		}
 	}()
 	os.Chmod(scratch, 0o755)
@@ -296,7 +297,7 @@ func rebuildOne(ctx context.Context, o Options, m manifest.Manifest, sums map[st
 		return nil, false, fmt.Errorf("%w: the manifest's flags, environment or Go version are not what smol plans for its own options (edited, or written by another smol)", manifest.ErrInvalid)
 	}
 	if o.UID != os.Getuid() {
-		if err := chownTree(filepath.Join(scratch, slug), o.UID, o.GID); err != nil {
+		if err := tree.Chown(filepath.Join(scratch, slug), o.UID, o.GID); err != nil {
 			return nil, false, err
 		}
 	}
