@@ -26,7 +26,7 @@ type handler struct {
 	// content is loaded (no valid certificate); "" when it is.
 	notReady func() string
 
-	headers     []header // set on every response, in order
+	headers     []header // set on every response, in order (by the site on its own)
 	metrics     *metrics.Metrics
 	metricsPath string       // "" when metrics are elsewhere or off
 	access      *slog.Logger // nil: no access log
@@ -81,21 +81,16 @@ func (h *handler) done(rec *recorder, r *http.Request, start time.Time) {
 }
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
-	hdr := w.Header()
-	for _, x := range h.headers {
-		hdr[x.name] = x.value
-	}
-	if r.TLS != nil {
-		hdr[hsts.name] = hsts.value
-	}
 	switch r.URL.Path {
 	case "/healthz":
+		h.own(w, r)
 		// Liveness: the process runs and answers. Outside basic auth, so
 		// that an orchestrator needs no credentials.
 		plain(w, r, http.StatusOK, "ok\n")
 		return
 	case "/readyz":
 		// Readiness: content is loaded and the server is not draining.
+		h.own(w, r)
 		switch {
 		case !h.ready.Load():
 			plain(w, r, http.StatusServiceUnavailable, "not ready\n")
@@ -118,22 +113,44 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		switch res {
 		case basicauth.Passed:
 		case basicauth.Busy:
+			hdr := h.own(w, r)
 			// Every CPU is hashing a password already: a retry in a second
 			// is cheaper for everyone than a queue (RFC 9110 §15.6.4).
 			hdr["Retry-After"] = hdrRetryAfter
 			plain(w, r, http.StatusServiceUnavailable, "503 Service Unavailable: busy checking passwords, retry shortly\n")
 			return
 		default: // Failed, or Gone: an answer nobody reads costs nothing
+			hdr := h.own(w, r)
 			hdr["Www-Authenticate"] = hdrBasicRealm
 			plain(w, r, http.StatusUnauthorized, "401 Unauthorized\n")
 			return
 		}
 	}
 	if h.metricsPath != "" && r.URL.Path == h.metricsPath {
+		h.own(w, r)
 		h.metrics.ServeHTTP(w, r)
 		return
 	}
+	// The site sets h.headers itself where the map lacks them (they are its
+	// Options.Header), so a response it sends with a head prepared at load
+	// costs no map work here.
+	if r.TLS != nil {
+		w.Header()[hsts.name] = hsts.value
+	}
 	h.site.Load().ServeHTTP(w, r)
+}
+
+// own sets the fields of every response, for a response the handler
+// answers itself, and returns the header map.
+func (h *handler) own(w http.ResponseWriter, r *http.Request) http.Header {
+	hdr := w.Header()
+	for _, x := range h.headers {
+		hdr[x.name] = x.value
+	}
+	if r.TLS != nil {
+		hdr[hsts.name] = hsts.value
+	}
+	return hdr
 }
 
 // plain answers with a short uncacheable text.

@@ -439,7 +439,8 @@ func responseHeaders(c *config.Config) []header {
 }
 
 // fieldMap returns headers as a header map, for site.Options.Header: the
-// site prepares its responses with the fields the handler sets.
+// site sets them on its responses, and builds them into the heads it
+// prepares, while the handler sets them on the responses it answers itself.
 func fieldMap(headers []header) http.Header {
 	h := make(http.Header, len(headers))
 	for _, x := range headers {

@@ -335,7 +335,8 @@ func assemble(all []*loaded, dirs map[string][]string, src source, opts Options)
 		fb.variants = slices.Clone(e.variants) // prepared with fb's Cache-Control
 		s.fallback = &fb
 	}
-	s.prepare(fixedFields(opts.Header))
+	s.fixed = fixedFields(opts.Header)
+	s.prepare()
 	return s, nil
 }
 

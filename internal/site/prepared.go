@@ -15,8 +15,7 @@ type preparedWriter interface {
 	WritePrepared(head, body []byte) bool
 }
 
-// fixedField is one of Options.Header's fields, as the handler in front of
-// the Site sets it.
+// fixedField is one of Options.Header's fields.
 type fixedField struct {
 	name  string
 	value []string
@@ -38,7 +37,7 @@ const okHead = "HTTP/1.1 200 OK\r\n"
 // prepare serialises, for every representation held in memory, the status
 // line and header fields of its 200 response to a GET request, as the
 // general path (serveView) would set them on a header map already holding
-// fixed. It runs last in Load, once every entry has its final
+// s.fixed. It runs last in Load, once every entry has its final
 // Cache-Control value.
 //
 // Nothing is prepared when a fixed field is one that changes how the
@@ -46,7 +45,8 @@ const okHead = "HTTP/1.1 200 OK\r\n"
 // as it stands (surrounding or non-ASCII white space, control bytes): the
 // general path then serves everything, and no prepared response can differ
 // from it.
-func (s *Site) prepare(fixed []fixedField) {
+func (s *Site) prepare() {
+	fixed := s.fixed
 	for _, f := range fixed {
 		switch f.name {
 		case "Connection", "Date", "Transfer-Encoding", "Trailer", "Content-Length":
@@ -56,7 +56,7 @@ func (s *Site) prepare(fixed []fixedField) {
 			return
 		}
 	}
-	s.fixed = fixed
+	s.prepared = true
 	done := make(map[*entry]bool, len(s.index))
 	each := func(e *entry) {
 		if e == nil || done[e] || e.location != nil {
@@ -137,23 +137,19 @@ func plainValue(v string) bool {
 	return v == strings.Trim(v, " \t")
 }
 
-// onlyFixed reports whether h holds exactly the fixed fields the Site's
-// responses were prepared with, so that a prepared head says what the
-// general path would.
-func (s *Site) onlyFixed(h http.Header) bool {
-	if len(h) != len(s.fixed) {
+// servePrepared answers a GET for e with the head prepared at Load, and
+// reports whether it did; when it did not, it has written nothing. The
+// prepared head holds s.fixed, so it says what the general path would only
+// while the header map is empty: anything a handler in front set sends the
+// request down the general path.
+func (s *Site) servePrepared(w http.ResponseWriter, r *http.Request, e *entry) bool {
+	if e.location != nil {
 		return false
 	}
-	for _, f := range s.fixed {
-		v := h[f.name]
-		if len(v) != len(f.value) {
-			return false
-		}
-		for i := range v {
-			if v[i] != f.value[i] {
-				return false
-			}
-		}
+	rp := selectRep(e, r)
+	if rp.prepared == nil {
+		return false
 	}
-	return true
+	pw, ok := w.(preparedWriter)
+	return ok && len(w.Header()) == 0 && evaluate(r, &rp.val) == sendFull && pw.WritePrepared(rp.prepared, rp.data)
 }

@@ -3,6 +3,8 @@ package site
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"testing"
 	"testing/fstest"
 )
@@ -42,5 +44,44 @@ func TestPrepareRefuses(t *testing.T) {
 				t.Fatalf("prepared %q, want prepared: %v", got, tc.prepared)
 			}
 		})
+	}
+}
+
+// TestFixedFields: every response of the Site carries Options.Header, a
+// field already in the header map when ServeHTTP is called keeps its
+// value, and the Site's own fields take precedence over a fixed one.
+func TestFixedFields(t *testing.T) {
+	fsys := fstest.MapFS{"index.html": {Data: []byte("<p>hi")}}
+	fixed := http.Header{"X-Frame-Options": {"DENY"}, "Cache-Control": {"private"}, "X-A": {"a"}}
+	s, err := Load(context.Background(), Options{FS: fsys, Header: fixed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, target string
+		preset         http.Header
+		code           int
+		want           http.Header
+	}{
+		{"GET", "/index.html", nil, 200, http.Header{"X-Frame-Options": {"DENY"}, "X-A": {"a"}, "Cache-Control": {"no-cache"}}},
+		{"HEAD", "/", nil, 200, http.Header{"X-Frame-Options": {"DENY"}, "X-A": {"a"}}},
+		{"GET", "/missing.css", nil, 404, http.Header{"X-Frame-Options": {"DENY"}, "X-A": {"a"}}},
+		{"OPTIONS", "/", nil, 204, http.Header{"X-Frame-Options": {"DENY"}, "Allow": {"GET, HEAD, OPTIONS"}}},
+		{"DELETE", "/", nil, 405, http.Header{"X-A": {"a"}}},
+		{"GET", "/index.html", http.Header{"X-Frame-Options": {"SAMEORIGIN"}}, 200, http.Header{"X-Frame-Options": {"SAMEORIGIN"}, "X-A": {"a"}}},
+	} {
+		w := httptest.NewRecorder()
+		for k, v := range tc.preset {
+			w.Header()[k] = v
+		}
+		s.ServeHTTP(w, httptest.NewRequest(tc.method, tc.target, nil))
+		if w.Code != tc.code {
+			t.Errorf("%s %s: status %d, want %d", tc.method, tc.target, w.Code, tc.code)
+		}
+		for k, v := range tc.want {
+			if got := w.Header()[k]; !slices.Equal(got, v) {
+				t.Errorf("%s %s: %s = %q, want %q", tc.method, tc.target, k, got, v)
+			}
+		}
 	}
 }

@@ -22,49 +22,86 @@ var (
 
 // serve is ServeHTTP: method, then lookup, then the entry.
 func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
+	var e *entry
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		e = s.entryFor(r)
+		// The common case, a whole representation from memory to a GET,
+		// goes out with the head prepared at Load, without a field in the
+		// header map.
+		if e != nil && s.prepared && r.Method == http.MethodGet && s.servePrepared(w, r, e) {
+			return
+		}
+	}
+	h := w.Header()
+	for _, f := range s.fixed {
+		if _, ok := h[f.name]; !ok {
+			h[f.name] = f.value
+		}
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
 		// RFC 9110 §9.3.7: OPTIONS describes what the resource allows.
-		w.Header()["Allow"] = hdrAllow
+		h["Allow"] = hdrAllow
 		w.WriteHeader(http.StatusNoContent)
 		return
 	default:
 		// RFC 9110 §15.5.6: a 405 must list the allowed methods.
-		w.Header()["Allow"] = hdrAllow
+		h["Allow"] = hdrAllow
 		plainError(w, r, http.StatusMethodNotAllowed, nil)
 		return
 	}
+	if e == nil {
+		s.serveNotFound(w, r)
+		return
+	}
+	s.serveEntry(w, r, e)
+}
 
+// entryFor returns the entry r's path names, the fallback for an
+// application route, or nil for none.
+func (s *Site) entryFor(r *http.Request) *entry {
 	// Fast path: index keys are canonical, safe paths, so a path found as
 	// it stands needs no resolving, unless its raw form held escapes that
 	// decoding hid (RawPath is empty when the path was escaped the default
 	// way, which is the common case).
 	if e := s.index[r.URL.Path]; e != nil && r.URL.RawPath == "" {
-		s.serveEntry(w, r, e)
-		return
+		return e
 	}
 	if !rawPathSafe(r.URL.RawPath) {
-		s.serveNotFound(w, r)
-		return
+		return nil
 	}
 	key, ok := resolve(r.URL.Path)
 	if !ok {
-		s.serveNotFound(w, r)
-		return
+		return nil
 	}
 	if e := s.index[key]; e != nil {
-		s.serveEntry(w, r, e)
-		return
+		return e
 	}
 	// A path without an extension is an application route; one with an
 	// extension is a missing asset, and answering it with the application's
 	// HTML would hide the error (and be parsed as script or style).
 	if s.fallback != nil && !hasExtension(key) {
-		s.serveEntry(w, r, s.fallback)
-		return
+		return s.fallback
 	}
-	s.serveNotFound(w, r)
+	return nil
+}
+
+// selectRep returns the representation of e that r asks for.
+//
+// A request with a Range header gets ranges of the identity representation
+// whatever its Accept-Encoding says, so that byte offsets always mean the
+// same bytes: those that the ETag and Last-Modified of the file describe. A
+// client resuming a download or fetching pieces in parallel combines several
+// responses, and a compressed variant is not guaranteed to be the same bytes
+// from one Load to the next (a sibling added or regenerated). RFC 9110
+// §14.1.2 defines ranges on the selected representation; selecting identity
+// keeps that well defined.
+func selectRep(e *entry, r *http.Request) *rep {
+	if len(e.variants) > 0 && len(r.Header["Range"]) == 0 {
+		return negotiate(r.Header["Accept-Encoding"], &e.identity, e.variants)
+	}
+	return &e.identity
 }
 
 // serveEntry answers with entry e: a redirect, or the representation of its
@@ -82,29 +119,8 @@ func (s *Site) serveEntry(w http.ResponseWriter, r *http.Request, e *entry) {
 		return
 	}
 
-	// A request with a Range header gets ranges of the identity
-	// representation whatever its Accept-Encoding says, so that byte
-	// offsets always mean the same bytes: those that the ETag and
-	// Last-Modified of the file describe. A client resuming a download or
-	// fetching pieces in parallel combines several responses, and a
-	// compressed variant is not guaranteed to be the same bytes from one
-	// Load to the next (a sibling added or regenerated). RFC 9110 §14.1.2
-	// defines ranges on the selected representation; selecting identity
-	// keeps that well defined.
-	rp := &e.identity
-	if len(e.variants) > 0 && len(r.Header["Range"]) == 0 {
-		rp = negotiate(r.Header["Accept-Encoding"], rp, e.variants)
-	}
+	rp := selectRep(e, r)
 	if !rp.streamed {
-		// The common case, a whole representation from memory, goes out
-		// with the header prepared at Load when nothing about the request
-		// or the header map makes the general path write anything else.
-		if rp.prepared != nil && r.Method == http.MethodGet {
-			if pw, ok := w.(preparedWriter); ok && s.onlyFixed(w.Header()) && evaluate(r, &rp.val) == sendFull &&
-				pw.WritePrepared(rp.prepared, rp.data) {
-				return
-			}
-		}
 		v := memoryView(e, rp)
 		serveView(w, r, &v)
 		return

@@ -116,14 +116,14 @@ type Options struct {
 	// CacheControl overrides the Cache-Control policy.
 	CacheControl CacheControl
 
-	// Header holds the fields that the handler in front of the Site sets
-	// on every response before calling it (security headers, say), keyed
-	// by their canonical names. The Site never sets them. It builds them
-	// into the headers it prepares at Load, which leave ready-made for a
-	// whole response from memory to a GET, when the ResponseWriter can send
-	// a prepared response (as h1's can) and the header map then holds
-	// exactly these fields with these values; otherwise the response is
-	// built field by field, with the same result.
+	// Header holds fields set on every response (security headers, say),
+	// keyed by their canonical names. The Site sets each one that the
+	// header map does not already hold when ServeHTTP is called, before
+	// its own fields, which take precedence. It also builds them into the
+	// headers it prepares at Load, which leave ready-made for a whole
+	// response from memory to a GET when the ResponseWriter can send a
+	// prepared response (as h1's can) and the header map is empty;
+	// otherwise the response is built field by field, with the same result.
 	Header http.Header
 }
 
@@ -187,7 +187,8 @@ type Site struct {
 	// error.
 	htmlCache []string
 	stats     Stats
-	fixed     []fixedField // Options.Header, when responses are prepared
+	fixed     []fixedField // Options.Header, in name order
+	prepared  bool         // responses from memory have prepared heads
 }
 
 // Load builds the index of the site described by opts. It reads every file
