@@ -38,10 +38,14 @@ type conn struct {
 	first  time.Time // the first head's deadline, from accept
 
 	// now is the clock read once per request, when its head is parsed: the
-	// Date field and the write deadline come from it. rdl and wdl are the
-	// read and write deadlines last set on the socket (see arm).
-	now      time.Time
-	rdl, wdl time.Time
+	// Date field and the write deadline come from it. rdl is the read
+	// deadline last set on the socket; it and the write deadline are kept
+	// until the time in rkeep or wkeep when re-armed with the timeout in
+	// rd or wd (see armRead).
+	now          time.Time
+	rdl          time.Time
+	rkeep, wkeep time.Time
+	rd, wd       time.Duration
 
 	last headCache // the last head's target, URL and strings
 
@@ -245,27 +249,28 @@ func slack(d time.Duration) time.Duration {
 }
 
 // armRead sets the read deadline to now+d (none when d <= 0), unless the
-// deadline already set is at most slack(d) earlier.
+// deadline already set is at most slack(d) earlier. A deadline set at s
+// for the same d is that until s+slack(d), since the clock only moves
+// forward: so the test is one comparison with a time kept from then.
 func (c *conn) armRead(now time.Time, d time.Duration) {
 	if d <= 0 {
 		c.setReadDeadline(time.Time{})
 		return
 	}
-	t := now.Add(d)
-	if !c.rdl.IsZero() && !t.Before(c.rdl) && t.Sub(c.rdl) < slack(d) {
+	if d == c.rd && !c.rdl.IsZero() && now.Before(c.rkeep) {
 		return
 	}
-	c.setReadDeadline(t)
+	c.setReadDeadline(now.Add(d))
+	c.rd, c.rkeep = d, now.Add(slack(d))
 }
 
 // armWrite is armRead for the write deadline; d > 0.
 func (c *conn) armWrite(now time.Time, d time.Duration) {
-	t := now.Add(d)
-	if !c.wdl.IsZero() && !t.Before(c.wdl) && t.Sub(c.wdl) < slack(d) {
+	if d == c.wd && now.Before(c.wkeep) {
 		return
 	}
-	c.wdl = t
-	c.rwc.SetWriteDeadline(t)
+	c.rwc.SetWriteDeadline(now.Add(d))
+	c.wd, c.wkeep = d, now.Add(slack(d))
 }
 
 // setReadDeadline sets the read deadline and notes it. (Shutdown sets a
@@ -275,7 +280,7 @@ func (c *conn) setReadDeadline(t time.Time) {
 	if t.IsZero() && c.rdl.IsZero() {
 		return
 	}
-	c.rdl = t
+	c.rdl, c.rd = t, 0
 	c.rwc.SetReadDeadline(t)
 }
 
