@@ -2,6 +2,7 @@ package h1
 
 import (
 	"net"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -42,5 +43,25 @@ func TestArmRead(t *testing.T) {
 		if !c.rdl.Equal(step.want) {
 			t.Errorf("armRead at +%v with %v: deadline +%v, want +%v", step.now, step.timeout, c.rdl.Sub(t0), step.want.Sub(t0))
 		}
+	}
+}
+
+// TestBegan: a handler reads from its ResponseWriter when the request's
+// head was parsed, a fresh reading for every request of a connection.
+func TestBegan(t *testing.T) {
+	began := make(chan time.Time, 2)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began <- w.(interface{ Began() time.Time }).Began()
+	})
+	_, addr, _ := start(t, h, nil)
+	c := dial(t, addr)
+	before := time.Now()
+	c.get("/a")
+	first := <-began
+	time.Sleep(10 * time.Millisecond)
+	c.get("/b")
+	second := <-began
+	if first.Before(before) || !second.After(first.Add(10*time.Millisecond)) || second.After(time.Now()) {
+		t.Errorf("Began: %v then %v, for requests sent from %v, 10 ms apart", first.Sub(before), second.Sub(before), before)
 	}
 }

@@ -73,6 +73,12 @@ func (w *response) reset(r *http.Request) {
 
 func (w *response) Header() http.Header { return w.hdr }
 
+// Began returns when the request's head was parsed: the one clock reading
+// the connection takes per request, for the Date field and the write
+// deadline, so that a handler timing the request need not read the clock
+// at its start too.
+func (w *response) Began() time.Time { return w.c.now }
+
 func (w *response) WriteHeader(code int) {
 	if w.status != 0 {
 		return // net/http logs a superfluous call; the first one stands

@@ -55,12 +55,22 @@ var (
 )
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := began(w)
 	h.metrics.Begin()
 	rec := recorders.Get().(*recorder)
 	rec.ResponseWriter, rec.code, rec.bytes = w, 0, 0
 	defer h.done(rec, r, start)
 	h.serve(rec, r)
+}
+
+// began returns when w's request began: from w when it knows (h1's
+// ResponseWriter, from the clock reading it takes for every request
+// anyway), else now.
+func began(w http.ResponseWriter) time.Time {
+	if b, ok := w.(interface{ Began() time.Time }); ok {
+		return b.Began()
+	}
+	return time.Now()
 }
 
 // done records the request once it is answered. It runs deferred so that
