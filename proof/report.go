@@ -142,8 +142,11 @@ func (r Report) Markdown() string {
 		}
 		p(" %.1f |", res.VerifySeconds)
 		for _, n := range []string{BuildContainer, BuildNative} {
-			bd, _ := res.Build(n)
-			p(" %.1f |", bd.Seconds)
+			if bd, ok := res.Build(n); ok && bd.Skipped == "" {
+				p(" %.1f |", bd.Seconds)
+			} else {
+				p(" — |") // not applicable to this subject
+			}
 		}
 		p("\n")
 	}
