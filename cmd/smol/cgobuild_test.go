@@ -235,8 +235,9 @@ func TestCgoImage(t *testing.T) {
 }
 
 // TestCgoSQLite builds the most used cgo package, mattn/go-sqlite3, for the
-// host's platform: without a choice smol refuses and names it; with --cgo
-// the binary opens a database in an empty container. Its pure-Go stub
+// host's platform (the slice of make proof's go-sqlite3 subject that make
+// test keeps): without a choice smol refuses and names it; with --cgo the
+// binary writes and reads a row of a database file in an empty container. Its pure-Go stub
 // would build as well and fail only when run, which is what the refusal is
 // for.
 func TestCgoSQLite(t *testing.T) {
@@ -257,10 +258,13 @@ import (
 )
 
 func main() {
-	db, err := sql.Open("sqlite3", ":memory:")
+	db, err := sql.Open("sqlite3", "app.db")
+	if err == nil {
+		_, err = db.Exec("create table t (v text); insert into t values ('written and read')")
+	}
 	if err == nil {
 		var v string
-		err = db.QueryRow("select sqlite_version()").Scan(&v)
+		err = db.QueryRow("select sqlite_version() || ': ' || v from t").Scan(&v)
 		fmt.Println("sqlite", v)
 	}
 	if err != nil {
@@ -281,7 +285,7 @@ func main() {
 	}
 
 	mustOK(t, smol(t, dir, nil, "build", "--cgo", "--platform", "linux/amd64", "."), "build --cgo of go-sqlite3")
-	if out := runAlone(t, filepath.Join(dir, "dist", "sqlapp_linux_amd64")); !strings.HasPrefix(out, "sqlite 3.") {
+	if out := runAlone(t, filepath.Join(dir, "dist", "sqlapp_linux_amd64")); !strings.HasPrefix(out, "sqlite 3.") || !strings.HasSuffix(out, ": written and read\n") {
 		t.Errorf("the go-sqlite3 build in an empty container printed:\n%s", out)
 	}
 }
