@@ -36,7 +36,7 @@ func markOwner(x engine.Executor, scratch string) error {
 	if err != nil {
 		return nil
 	}
-	if c, ok := x.(*engine.Container); ok {
+	if c, ok := engine.ContainerOf(x); ok {
 		label := OwnerLabel + "=" + id.String()
 		if !containsPrefix(c.Labels, OwnerLabel+"=") {
 			c.Labels = append(c.Labels, label)
@@ -65,7 +65,7 @@ func containsPrefix(list []string, prefix string) bool {
 // for the next run.
 func Sweep(ctx context.Context, p plan.Plan, x engine.Executor, log io.Writer) {
 	sweepScratch(p, log)
-	if c, ok := x.(*engine.Container); ok {
+	if c, ok := engine.ContainerOf(x); ok {
 		sweepContainers(ctx, c, log)
 	}
 }
