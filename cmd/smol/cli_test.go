@@ -153,3 +153,30 @@ func TestVerifyVariants(t *testing.T) {
 		})
 	}
 }
+
+// TestWithOtherTransfer: the other mode rebuilds like the recorded way, as
+// an extra; a native rebuild has no transfer to vary.
+func TestWithOtherTransfer(t *testing.T) {
+	rec := setup.Choice{Engine: "docker", Image: "smol/go:1.26.8", ToolVersion: "v1"}
+	copied := rec
+	copied.Transfer = "copy"
+	mounted := rec
+	mounted.Transfer = "mount"
+	for _, tt := range []struct {
+		name string
+		in   setup.Choice
+		want []verify.Variant
+	}{
+		{"auto rebuild, copy added", rec, []verify.Variant{{Name: "container", Choice: rec}, {Name: "transfer:copy", Choice: copied, Extra: true}}},
+		{"mount rebuild, copy added", mounted, []verify.Variant{{Name: "container", Choice: mounted}, {Name: "transfer:copy", Choice: copied, Extra: true}}},
+		{"copy rebuild, mount added", copied, []verify.Variant{{Name: "container", Choice: copied}, {Name: "transfer:mount", Choice: mounted, Extra: true}}},
+		{"native", setup.Choice{Engine: "native"}, []verify.Variant{{Name: "container", Choice: setup.Choice{Engine: "native"}}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := withOtherTransfer([]verify.Variant{{Name: "container", Choice: tt.in}})
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("withOtherTransfer:\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -222,3 +222,7 @@ func (c *Container) Pull(ctx context.Context, ref string, stderr io.Writer) erro
 	}
 	return nil
 }
+
+// ExplainDaemon turns the CLI's complaint about a missing daemon, in msg,
+// into an error that says what to do, or returns nil.
+func ExplainDaemon(kind, msg string) error { return explainDaemon(kind, msg) }
