@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +75,9 @@ const (
 	LabelCache  = "smol.cache"
 	LabelGo     = "smol.go"
 	LabelUID    = "smol.uid"
+	// LabelMade is a random value given to a cache volume when it is
+	// made: a volume made anew under the same name has another.
+	LabelMade = "smol.made"
 )
 
 // runs numbers the copy-mode runs of this process (smol verify prepares
@@ -215,7 +220,8 @@ func (c *Copy) runStep(ctx context.Context, s plan.Step, stdout, stderr io.Write
 }
 
 // CacheKey names the daemon-side caches for the dependency step's stamp:
-// the module cache volume and when it was made, so that a stamp never
+// the module cache volume and the random LabelMade it was made with (its
+// CreatedAt changes whenever its directory does), so that a stamp never
 // vouches for a volume that smol clean removed and the next build made
 // anew.
 func (c *Copy) CacheKey(ctx context.Context) (string, error) {
@@ -223,7 +229,7 @@ func (c *Copy) CacheKey(ctx context.Context) (string, error) {
 		return "", err
 	}
 	mod := c.caches()[1]
-	out, err := Output(exec.CommandContext(ctx, c.C.Bin, "volume", "inspect", "--format", "{{.CreatedAt}}", mod), nil)
+	out, err := Output(exec.CommandContext(ctx, c.C.Bin, "volume", "inspect", "--format", `{{index .Labels "`+LabelMade+`"}}`, mod), nil)
 	if err != nil {
 		return "", fmt.Errorf("cache volume: %w", err)
 	}
@@ -239,7 +245,11 @@ func (c *Copy) start(ctx context.Context) error {
 
 func (c *Copy) begin(ctx context.Context) error {
 	t0 := time.Now()
-	cacheLabels := []string{LabelVolume + "=1", LabelCache + "=1", LabelGo + "=" + c.GoVersion, LabelUID + "=" + fmt.Sprint(c.C.UID)}
+	made := make([]byte, 8)
+	rand.Read(made)
+	// The engine keeps an existing volume's labels, so LabelMade names
+	// the volume's first creation.
+	cacheLabels := []string{LabelVolume + "=1", LabelCache + "=1", LabelGo + "=" + c.GoVersion, LabelUID + "=" + fmt.Sprint(c.C.UID), LabelMade + "=" + hex.EncodeToString(made)}
 	runLabels := append([]string{LabelVolume + "=1"}, c.C.Labels...)
 	if c.TempCaches {
 		cacheLabels = runLabels
@@ -316,7 +326,11 @@ func (c *Copy) begin(ctx context.Context) error {
 		return fmt.Errorf("copy mode: %s cp of the source: %v: %s", c.C.Kind, err, strings.TrimSpace(errBuf.String()))
 	}
 	if c.Log != nil {
-		fmt.Fprintf(c.Log, "smol: %-22s %6.1fs  %d files, %s in (copy mode)\n", "source in", time.Since(t0).Seconds(), len(c.Files), sizeOf(n))
+		what := fmt.Sprintf("%d files", len(c.Files))
+		if c.C.CABundle != "" {
+			what += " and the CA bundle"
+		}
+		fmt.Fprintf(c.Log, "smol: %-22s %6.1fs  %s, %s in (copy mode)\n", "source in", time.Since(t0).Seconds(), what, sizeOf(n))
 	}
 	return nil
 }
