@@ -159,8 +159,11 @@ func Extract(r io.Reader, dst, strip string) (int64, error) {
 		if err != nil {
 			return cr.n, fmt.Errorf("outputs: %w", err)
 		}
-		rel, ok := strings.CutPrefix(path.Clean(h.Name), strip)
-		rel = strings.TrimPrefix(rel, "/")
+		name := path.Clean(h.Name)
+		rel, ok := strings.CutPrefix(name, strip+"/")
+		if name == strip {
+			rel, ok = "", true
+		}
 		if !ok || (rel != "" && !filepath.IsLocal(rel)) || strings.Contains(rel, `\`) {
 			return cr.n, fmt.Errorf("outputs: refusing %q: not under %s/", h.Name, strip)
 		}
