@@ -159,7 +159,7 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, 
 	x.Image = id
 	r.Record.ImageRef, r.Record.ImageID = ref, id
 	var why string
-	if r.Transfer, why, err = chooseTransfer(ctx, x, p, mode); err != nil {
+	if r.Transfer, why, err = decideTransfer(ctx, x, p, mode); err != nil {
 		return Ready{}, err
 	}
 	if r.Transfer == transfer.Copy {

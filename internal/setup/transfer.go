@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -23,6 +24,10 @@ func (r Ready) Close() {
 	}
 }
 
+// decideTransfer is chooseTransfer; tests of the image choice, whose fake
+// engine has no daemon to probe, replace it.
+var decideTransfer = chooseTransfer
+
 // chooseTransfer decides how the files of p reach the daemon behind x, as
 // mode (transfer.Auto, Mount or Copy) asks, and returns the mode and why:
 // auto asks the daemon (transfer.Probe) once per daemon and file system and
@@ -33,6 +38,11 @@ func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode 
 		return transfer.Copy, "asked for", nil
 	}
 	dirs := transfer.Dirs{Module: p.Module.Dir, Cache: p.CacheDir}
+	// The memo is keyed by the directories' file systems: the cache
+	// directory must exist before its key is taken.
+	if err := os.MkdirAll(p.CacheDir, 0o755); err != nil {
+		return "", "", fmt.Errorf("cache directory: %w: choose another with --cache-dir", err)
+	}
 	id, err := transfer.DaemonID(ctx, x.Bin, x.Kind)
 	if err != nil {
 		if d := explainDaemonErr(x.Kind, err); d != nil {
