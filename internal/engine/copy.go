@@ -160,7 +160,7 @@ func (c *Copy) Commands(steps []plan.Step) []Line {
 			comment += " (in parallel with the others)"
 		}
 		if i == 0 {
-			comment += "; before it, the source goes in as a tar stream: " + c.C.Bin + " cp -a - " + c.filesName() + ":/"
+			comment += "; the source goes in once, before the first step, as a tar stream: " + c.C.Bin + " cp -a - " + c.filesName() + ":/"
 		}
 		if s.OutDir != "" && i == len(steps)-1 {
 			comment += "; after it, the outputs come back: " + c.C.Bin + " cp " + c.filesName() + ":" + plan.ContainerLayout.Out + " -"
