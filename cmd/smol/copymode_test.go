@@ -132,6 +132,17 @@ func copyModeChecks(t *testing.T) {
 		}
 	})
 
+	t.Run("test in copy mode sees untracked files", func(t *testing.T) {
+		// Untracked and not ignored: part of the file set a build sees.
+		os.WriteFile(filepath.Join(mod, "lib", "lib_test.go"), []byte("package lib\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) {\n\tif X() != 1 {\n\t\tt.Fatal(X())\n\t}\n}\n"), 0o644)
+		defer os.Remove(filepath.Join(mod, "lib", "lib_test.go"))
+		r := smol(t, mod, nil, "test", "--", "./lib")
+		mustOK(t, r, "smol test")
+		if !strings.Contains(r.stdout, "ok  \texample.com/hello/lib") || !strings.Contains(r.stderr, "transfer copy") {
+			t.Errorf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		}
+	})
+
 	t.Run("cancel leaves no container or volume", func(t *testing.T) {
 		// A file the compiler needs some seconds for, with new content so
 		// that no cache holds it.

@@ -269,6 +269,8 @@ func stepError(ctx context.Context, s plan.Step, err error, goStderr string) err
 	switch {
 	case errors.Is(err, engine.ErrDaemon):
 		return err
+	case s.Network && unreachable(goStderr):
+		hint = ": the container cannot reach the module proxy from the daemon's network: set GOPROXY to a proxy it can reach, try --deps-network host, or vendor the dependencies (go mod vendor) so that nothing is downloaded"
 	case strings.Contains(goStderr, "no main packages to build"):
 		hint = ": no main package among " + strings.Join(s.Args[len(s.Args)-1:], " ") + ": smol builds commands; name the package that holds func main, e.g. ./cmd/NAME"
 	case strings.Contains(goStderr, "GOPROXY=off") || strings.Contains(goStderr, "no required module provides package") ||
@@ -281,8 +283,6 @@ func stepError(ctx context.Context, s plan.Step, err error, goStderr string) err
 	case missingCLibrary(goStderr) != "":
 		lib := missingCLibrary(goStderr)
 		hint = fmt.Sprintf(": the C library %s (-l%s) is not in the builder image: find the Debian package that has lib%s.a (usually lib%s-dev), make an image with it for each platform, e.g. smol image --cgo --add-package lib%s-dev:amd64=VERSION --add-package lib%s-dev:arm64=VERSION (apt-cache policy shows VERSION), and build with --image and the tag it prints", lib, lib, lib, lib, lib, lib)
-	case s.Network && unreachable(goStderr):
-		hint = ": the container cannot reach the module proxy from the daemon's network: set GOPROXY to a proxy it can reach, try --deps-network host, or vendor the dependencies (go mod vendor) so that nothing is downloaded"
 	case strings.Contains(goStderr, "Unable to find image") || strings.Contains(goStderr, "No such image"):
 		hint = ": the builder image is missing: run \"smol image\" to make it"
 	}
