@@ -14,6 +14,9 @@
 //     store or pullable. The default image (golang:<pin>) may instead be
 //     smol's own smol/go:<pin>, used when present, and made from the
 //     pinned toolchain (builderimage.Make) when neither can be had.
+//   - How files reach a container engine's daemon (package transfer):
+//     bind mounts when it sees them, copy mode (engine.Copy) when it does
+//     not, asked of the daemon once and remembered; --transfer overrides.
 //
 // Whatever image is chosen, the executor runs its ID, not its tag: a tag
 // moved by another process while the build runs cannot change what builds.
