@@ -147,10 +147,12 @@ func removeContainer(bin, name string) {
 	exec.CommandContext(ctx, bin, "rm", "--force", name).Run()
 }
 
-// DaemonID is the daemon's own ID (docker info's ID, podman's host name
-// and socket path), which names the memo of its probe.
+// DaemonID names the daemon for the memo of its probe: docker info's ID,
+// name and data root (two daemons of one host share the ID, which comes from
+// the host's /etc/docker, but not a data root), podman's host name and
+// socket path.
 func DaemonID(ctx context.Context, bin, kind string) (string, error) {
-	format := "{{.ID}}"
+	format := "{{.ID}} {{.Name}} {{.DockerRootDir}}"
 	if kind == "podman" {
 		format = "{{.Host.Hostname}} {{.Host.RemoteSocket.Path}}"
 	}
