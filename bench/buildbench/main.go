@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	benchmarks := fs.String("benchmarks", "BENCHMARKS.md", "`file` whose build section is rewritten (relative to -repo)")
 	jsonPath := fs.String("json", "bench/results/build.json", "raw results `file`, with build.log beside it (relative to -repo); \"\" for none")
 	fromJSON := fs.String("from-json", "", "re-render the section from this results `file` and measure nothing")
+	transferMode := fs.Bool("transfer", false, "instead, compare smol's copy mode (--transfer copy) with mount mode and rewrite that section (results in build-transfer.json beside -json)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: go run ./bench/buildbench [flags]\n\nMeasure smol's build times against GoReleaser and rewrite the build section of BENCHMARKS.md.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -85,6 +86,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(stderr, "buildbench: "+format+"\n", args...) }
 
+	if *transferMode {
+		return runTransfer(ctx, cfg, args, rel(*benchmarks), rel(*jsonPath), stdout, say)
+	}
 	var res *results
 	if *fromJSON != "" {
 		var err error

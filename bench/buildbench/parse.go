@@ -35,7 +35,7 @@ type stepLine struct {
 
 var (
 	// smol: image smol/go:1.26.8 431cccece24e, go1.26.8, engine docker
-	imageRE = regexp.MustCompile(`^smol: image (\S+) ([0-9a-f]+), go\S+, engine \S+$`)
+	imageRE = regexp.MustCompile(`^smol: image (\S+) ([0-9a-f]+), go\S+, engine \S+(?:, transfer .*)?$`)
 	// smol: build linux/amd64        49.4s  gohttp-smol_linux_amd64 6.7 MiB
 	stepRE = regexp.MustCompile(`^smol: (deps|build \S+)\s+([0-9]+(?:\.[0-9]+)?)s(?:\s|$)`)
 )

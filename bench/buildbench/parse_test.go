@@ -88,3 +88,26 @@ func TestParseProgress(t *testing.T) {
 		})
 	}
 }
+
+// TestTransferBytes: the bytes of a copy-mode build come from its step
+// lines; a mount-mode build has none.
+func TestTransferBytes(t *testing.T) {
+	for _, tt := range []struct {
+		name, in, out string
+		lines         []line
+	}{
+		{"copy", "222.5 KiB", "13.4 MiB", lines(
+			"smol: image smol/go:1.26.8 431cccece24e, go1.26.8, engine docker, transfer copy (asked for)",
+			"smol: source in                 0.3s  3 files and the CA bundle, 222.5 KiB in (copy mode)",
+			"smol: outputs back              0.1s  13.4 MiB out (copy mode)",
+		)},
+		{"mount", "", "", lines("smol: image smol/go:1.26.8 431cccece24e, go1.26.8, engine docker, transfer mount (the daemon sees this machine's files)")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in, out := transferBytes(tt.lines)
+			if in != tt.in || out != tt.out {
+				t.Errorf("transferBytes = %q, %q; want %q, %q", in, out, tt.in, tt.out)
+			}
+		})
+	}
+}

@@ -29,6 +29,7 @@ type buildFlags struct {
 	tags        string
 	ldflags     string
 	depsNetwork string
+	transfer    string
 	env         listFlag
 	cgo         cgoFlag
 }
@@ -68,6 +69,7 @@ func (s *buildFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&s.tags, "tags", "", "comma-separated build `tags`")
 	fs.StringVar(&s.ldflags, "ldflags", "", "extra linker `flags`, after smol's -s -w -buildid= -X")
 	fs.StringVar(&s.depsNetwork, "deps-network", "", "docker `network` for the dependency step (e.g. host); the compile step never has one")
+	fs.StringVar(&s.transfer, "transfer", getenv("SMOL_TRANSFER"), "how files reach the engine's daemon: `mode` auto, mount (bind mounts) or copy (tar streams and volumes, for a daemon on another host) (env SMOL_TRANSFER; default auto)")
 	fs.Var(&s.cgo, "cgo", "build packages with C code with C, statically (--cgo), or without it (--cgo=off); needed when the build has any")
 	fs.Var(&s.env, "env", "code-generation knob `KEY=VALUE` (GOAMD64, GOARM, GOEXPERIMENT, ...), repeatable")
 }
@@ -105,6 +107,7 @@ func (s *buildFlags) choice(dryRun bool) setup.Choice {
 		Engine:      s.engine,
 		Explicit:    s.image != "",
 		DepsNetwork: s.depsNetwork,
+		Transfer:    s.transfer,
 		DryRun:      dryRun,
 		ToolVersion: toolVersion(),
 	}
@@ -130,6 +133,7 @@ func runBuild(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	if *dryRun {
 		printPlan(stdout, p, r.Executor)
 		return nil

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ func TestDryRun(t *testing.T) {
 	}{
 		{"docker", []string{"--engine", "docker", "--platform", "linux/amd64,linux/arm64"}},
 		{"docker-options", []string{"--engine", "docker", "--tags", "netgo", "--env", "GOAMD64=v3", "--ldflags=-X main.commit=abc", "--deps-network", "host"}},
+		{"docker-copy", []string{"--engine", "docker", "--transfer", "copy", "--platform", "linux/amd64,linux/arm64"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -59,7 +61,9 @@ func TestDryRun(t *testing.T) {
 				t.Fatalf("%v\n%s", err, stderr.String())
 			}
 			got := strings.NewReplacer(mod, "$MOD", cache, "$CACHE", "smol-"+strconv.Itoa(os.Getpid()), "smol-$PID",
-				strconv.Itoa(os.Getuid())+":"+strconv.Itoa(os.Getgid()), "$UID:$GID").Replace(stdout.String())
+				strconv.Itoa(os.Getuid())+":"+strconv.Itoa(os.Getgid()), "$UID:$GID", "-uid"+strconv.Itoa(os.Getuid())+"-", "-uid$UID-").Replace(stdout.String())
+			// Copy mode numbers its runs within the process.
+			got = regexp.MustCompile(`smol-\$PID-[0-9]+-`).ReplaceAllString(got, "smol-$$PID-N-")
 			golden(t, "dry-run/"+tt.name+".golden", got)
 		})
 	}
@@ -149,6 +153,33 @@ func TestVerifyVariants(t *testing.T) {
 			got := verifyVariants(tt.eng, tt.native, tt.images, tt.imageRef, base)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("verifyVariants:\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWithOtherTransfer: the other mode rebuilds like the recorded way, as
+// an extra; a native rebuild has no transfer to vary.
+func TestWithOtherTransfer(t *testing.T) {
+	rec := setup.Choice{Engine: "docker", Image: "smol/go:1.26.8", ToolVersion: "v1"}
+	copied := rec
+	copied.Transfer = "copy"
+	mounted := rec
+	mounted.Transfer = "mount"
+	for _, tt := range []struct {
+		name string
+		in   setup.Choice
+		want []verify.Variant
+	}{
+		{"auto rebuild, copy added", rec, []verify.Variant{{Name: "container", Choice: rec}, {Name: "transfer:copy", Choice: copied, Extra: true}}},
+		{"mount rebuild, copy added", mounted, []verify.Variant{{Name: "container", Choice: mounted}, {Name: "transfer:copy", Choice: copied, Extra: true}}},
+		{"copy rebuild, mount added", copied, []verify.Variant{{Name: "container", Choice: copied}, {Name: "transfer:mount", Choice: mounted, Extra: true}}},
+		{"native", setup.Choice{Engine: "native"}, []verify.Variant{{Name: "container", Choice: setup.Choice{Engine: "native"}}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := withOtherTransfer([]verify.Variant{{Name: "container", Choice: tt.in}})
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("withOtherTransfer:\n got %+v\nwant %+v", got, tt.want)
 			}
 		})
 	}

@@ -10,6 +10,7 @@
 //	smol test [flags] [-- go test args]   run go test in the same environment
 //	smol shell [flags]              an interactive shell in the build environment
 //	smol image [flags]              make the builder image from the pinned toolchain (--cgo: with C toolchains)
+//	smol clean [--list]             remove copy mode's cache volumes and what gone smol processes left
 //	smol version                    print smol's version
 //
 // The toolchain comes from go.mod: the toolchain line, else an exact go line
@@ -26,6 +27,18 @@
 // `smol image --cgo` makes; --cgo=off accepts the pure-Go fallback. The
 // choice is recorded in the manifest.
 //
+// Files reach the engine's daemon by bind mounts when it sees them, and as
+// tar streams when it does not (a remote DOCKER_HOST, docker:dind in CI, a
+// docker context on a build host): --transfer auto (the default; SMOL_TRANSFER)
+// asks the daemon once per daemon and file system and remembers the answer
+// under the cache root. In copy mode the source (the git-tracked and
+// untracked-not-ignored files, nothing of .git or dist/) goes in as a tar
+// stream, the module and build caches live in volumes on the daemon's side
+// (labelled smol.cache; smol clean lists and removes them), and the outputs
+// come back as a tar stream; the plan, flags and output bytes are those of
+// mount mode. --transfer mount where the daemon cannot see the files fails
+// and says so.
+//
 // smol verify first compares every output in dist/ with dist/SHA256SUMS (a
 // changed or missing file fails by name), then rebuilds and compares again.
 //
@@ -35,6 +48,7 @@
 //	SMOL_ENGINE      docker, podman or native (default: docker, else podman, on PATH)
 //	SMOL_IMAGE       builder image (default golang:<pinned version>)
 //	SMOL_CACHE_DIR   cache root (default $XDG_CACHE_HOME/smol or ~/.cache/smol)
+//	SMOL_TRANSFER    auto, mount or copy (--transfer; default auto)
 //	SOURCE_DATE_EPOCH  mtime of outputs (default: the last commit's time)
 //	GOPROXY, GOSUMDB, GOPRIVATE, GONOPROXY, GONOSUMDB, GOINSECURE
 //	                 used by the dependency step only
@@ -94,6 +108,7 @@ Commands:
   test     run go test inside the pinned build environment
   shell    open a shell inside the pinned build environment
   image    make the builder image smol/go:<version> from the pinned toolchain
+  clean    list or remove smol's volumes and leftover containers on the daemon
   version  print smol's version
 
 Run "smol <command> -h" for a command's flags.
@@ -117,6 +132,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runShell(ctx, rest, env, stdout, stderr)
 	case "image":
 		return runImage(ctx, rest, env, stdout, stderr)
+	case "clean":
+		return runClean(ctx, rest, env, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "smol", toolVersion())
 		return nil

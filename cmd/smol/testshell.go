@@ -32,6 +32,7 @@ func runTest(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	x, host := r.Executor, r.Host
 	step := p.TestStep(x.Layout(), fs.Args())
 	if *dryRun {
@@ -76,8 +77,9 @@ func runShell(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	x, host := r.Executor, r.Host
-	if _, ok := x.(*engine.Container); !ok {
+	if _, ok := engine.ContainerOf(x); !ok {
 		return fmt.Errorf("smol shell opens a shell in the builder container: use --engine docker or podman")
 	}
 	for _, d := range []string{host.GoCache, host.ModCache, host.Home} {

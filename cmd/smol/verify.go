@@ -13,6 +13,7 @@ import (
 	"github.com/gohttp-smol/gohttp-smol/internal/gomod"
 	"github.com/gohttp-smol/gohttp-smol/internal/manifest"
 	"github.com/gohttp-smol/gohttp-smol/internal/setup"
+	"github.com/gohttp-smol/gohttp-smol/internal/transfer"
 	"github.com/gohttp-smol/gohttp-smol/internal/verify"
 )
 
@@ -36,6 +37,7 @@ is identical to what SHA256SUMS lists.
 `, verifyUID), stderr)
 	var (
 		dir, eng, out, depsNetwork, goPin string
+		transferMode                      string
 		images                            listFlag
 	)
 	fs.StringVar(&dir, "C", ".", "module root `dir`ectory")
@@ -43,6 +45,8 @@ is identical to what SHA256SUMS lists.
 	fs.StringVar(&out, "out", "dist", "`dir` holding the outputs, manifest.json and SHA256SUMS, relative to the module root")
 	fs.StringVar(&depsNetwork, "deps-network", "", "docker `network` for the dependency step")
 	fs.StringVar(&goPin, "go", getenv("SMOL_GO"), "Go `version` the build was pinned to with --go (env SMOL_GO); verify rebuilds with the recorded version and refuses another")
+	fs.StringVar(&transferMode, "transfer", getenv("SMOL_TRANSFER"), "how files reach the engine's daemon for the rebuild: `mode` auto, mount or copy (env SMOL_TRANSFER)")
+	other := fs.Bool("other-transfer", false, "also rebuild with the other transfer mode (mount when the rebuild copies, else copy); it must give the same bytes")
 	native := fs.Bool("native", false, "also rebuild with the pinned toolchain on the host (the host's GOROOT, or the one the go command downloads)")
 	fs.Var(&images, "image", "also rebuild with this builder `image` of the same Go version, repeatable")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
@@ -72,7 +76,10 @@ is identical to what SHA256SUMS lists.
 	if uid == 0 {
 		uid, gid = verifyUID, verifyUID
 	}
-	variants := verifyVariants(eng, *native, images, m.Image.Ref, setup.Choice{DepsNetwork: depsNetwork, ToolVersion: toolVersion()})
+	variants := verifyVariants(eng, *native, images, m.Image.Ref, setup.Choice{DepsNetwork: depsNetwork, ToolVersion: toolVersion(), Transfer: transferMode})
+	if *other {
+		variants = withOtherTransfer(variants)
+	}
 	var names []string
 	for _, v := range variants {
 		names = append(names, v.Name)
@@ -156,4 +163,22 @@ func shortRev(rev string) string {
 		return rev[:12]
 	}
 	return rev
+}
+
+// withOtherTransfer adds a rebuild like the recorded one (the first of vs)
+// but with the other transfer mode: copy, unless the recorded rebuild asks
+// for copy, then mount. Files that travel as tar streams must build the
+// same bytes as files the daemon reads in place. A native rebuild has no
+// transfer, so nothing is added to it.
+func withOtherTransfer(vs []verify.Variant) []verify.Variant {
+	first := vs[0].Choice
+	if first.Engine == "native" {
+		return vs
+	}
+	c := first
+	c.Transfer = transfer.Copy
+	if first.Transfer == transfer.Copy {
+		c.Transfer = transfer.Mount
+	}
+	return append(vs, verify.Variant{Name: "transfer:" + c.Transfer, Choice: c, Extra: true})
 }

@@ -170,7 +170,14 @@ func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout,
 		fmt.Fprintf(log, "smol: deps                     vendored, nothing to download\n")
 		return nil
 	}
-	stamp, err := depsStamp(p, steps)
+	var cacheKey string
+	if k, ok := x.(engine.CacheKeyer); ok {
+		var err error
+		if cacheKey, err = k.CacheKey(ctx); err != nil {
+			return err
+		}
+	}
+	stamp, err := depsStamp(p, steps, cacheKey)
 	if err != nil {
 		return err
 	}
@@ -221,8 +228,13 @@ func readDepsStamp(name string) (pkgs []plan.CgoPackage, ok bool) {
 	return plan.ParseCgoScan(string(b)), true
 }
 
-func depsStamp(p plan.Plan, steps []plan.Step) (string, error) {
+// depsStamp names the stamp of steps; cacheKey names the module cache when
+// it is not the plan's cache directory (engine.CacheKeyer).
+func depsStamp(p plan.Plan, steps []plan.Step, cacheKey string) (string, error) {
 	h := sha256.New()
+	if cacheKey != "" {
+		fmt.Fprintf(h, "cache %q\n", cacheKey)
+	}
 	for _, s := range steps {
 		fmt.Fprintf(h, "%q %q\n", s.Args, s.Env)
 	}
@@ -268,6 +280,8 @@ func stepError(ctx context.Context, s plan.Step, err error, goStderr string) err
 	switch {
 	case errors.Is(err, engine.ErrDaemon):
 		return err
+	case s.Network && unreachable(goStderr):
+		hint = ": the container cannot reach the module proxy from the daemon's network: set GOPROXY to a proxy it can reach, try --deps-network host, or vendor the dependencies (go mod vendor) so that nothing is downloaded"
 	case strings.Contains(goStderr, "no main packages to build"):
 		hint = ": no main package among " + strings.Join(s.Args[len(s.Args)-1:], " ") + ": smol builds commands; name the package that holds func main, e.g. ./cmd/NAME"
 	case strings.Contains(goStderr, "GOPROXY=off") || strings.Contains(goStderr, "no required module provides package") ||
@@ -284,6 +298,17 @@ func stepError(ctx context.Context, s plan.Step, err error, goStderr string) err
 		hint = ": the builder image is missing: run \"smol image\" to make it"
 	}
 	return fmt.Errorf("%s: %s failed: %v%s", s.Name, strings.Join(s.Args[:2], " "), err, hint)
+}
+
+// unreachable reports whether the go command's output says a module
+// download could not connect.
+func unreachable(goStderr string) bool {
+	for _, sign := range []string{"dial tcp", "no such host", "i/o timeout", "connection refused", "network is unreachable", "TLS handshake timeout"} {
+		if strings.Contains(goStderr, sign) {
+			return true
+		}
+	}
+	return false
 }
 
 // missingCLibrary returns the library name the C linker could not find

@@ -96,6 +96,16 @@ func TestStepError(t *testing.T) {
 		{"go: go.mod requires go >= 1.27.0 (running go 1.26.8; GOTOOLCHAIN=local)", "raise the toolchain line"},
 		{"./main.go:5:2: undefined: x", "build linux/amd64: go build failed: exit status 1"},
 	}
+	deps := plan.Step{Name: "deps linux/amd64", Network: true, Args: []string{"go", "list", "-deps", "./cmd/x"}}
+	for _, stderr := range []string{
+		`main.go:3:8: github.com/a/b@v1.0.0: Get "https://proxy.golang.org/github.com/a/b/@v/v1.0.0.zip": dial tcp: lookup proxy.golang.org: no such host`,
+		`go: github.com/a/b@v1.0.0: Get "https://proxy.golang.org/...": dial tcp 142.250.1.1:443: i/o timeout`,
+	} {
+		err := stepError(context.Background(), deps, exit, stderr)
+		if !strings.Contains(err.Error(), "cannot reach the module proxy") || !strings.Contains(err.Error(), "GOPROXY") || !strings.Contains(err.Error(), "go mod vendor") {
+			t.Errorf("deps stderr %q: error %q, want the proxy hint", stderr, err)
+		}
+	}
 	for _, tt := range tests {
 		err := stepError(context.Background(), s, exit, tt.stderr)
 		if !strings.Contains(err.Error(), tt.want) {

@@ -70,7 +70,7 @@ func TestDepsStamp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := depsStamp(p, p.BuildDepsSteps(plan.ContainerLayout))
+		s, err := depsStamp(p, p.BuildDepsSteps(plan.ContainerLayout), "")
 		if err != nil {
 			t.Fatal(err)
 		}

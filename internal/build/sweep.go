@@ -36,7 +36,7 @@ func markOwner(x engine.Executor, scratch string) error {
 	if err != nil {
 		return nil
 	}
-	if c, ok := x.(*engine.Container); ok {
+	if c, ok := engine.ContainerOf(x); ok {
 		label := OwnerLabel + "=" + id.String()
 		if !containsPrefix(c.Labels, OwnerLabel+"=") {
 			c.Labels = append(c.Labels, label)
@@ -57,16 +57,20 @@ func containsPrefix(list []string, prefix string) bool {
 // Sweep removes what smol processes that have gone left behind, saying so
 // in one line each: scratch directories in p.OutDir and, with a container
 // engine, containers (a smol killed with SIGKILL cannot stop its container,
-// whose compile runs on). Only what names its owner (see markOwner), and an
-// owner that has certainly exited on this host, is touched: the work of a
+// whose compile runs on) and, in copy mode, the volumes of their runs.
+// Only what names its owner (see markOwner), and an owner that has
+// certainly exited on this host, is touched: the work of a
 // running smol, of a smol on another host or in another pid namespace
 // sharing the daemon or the directory, and anything unmarked are left
 // alone. Sweep never fails a build: what it cannot list or remove it leaves
 // for the next run.
 func Sweep(ctx context.Context, p plan.Plan, x engine.Executor, log io.Writer) {
 	sweepScratch(p, log)
-	if c, ok := x.(*engine.Container); ok {
+	if c, ok := engine.ContainerOf(x); ok {
 		sweepContainers(ctx, c, log)
+		if _, copying := x.(*engine.Copy); copying {
+			sweepVolumes(ctx, c, log)
+		}
 	}
 }
 

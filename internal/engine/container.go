@@ -74,7 +74,29 @@ func (c *Container) ContainerName(s plan.Step) string {
 
 // Command implements Executor.
 func (c *Container) Command(s plan.Step) []string {
+	return c.command(s, c.mounts(s))
+}
+
+// mounts are the -v options that give step s its directories: the caller's,
+// bind-mounted.
+func (c *Container) mounts(s plan.Step) []string {
 	in := plan.ContainerLayout
+	argv := []string{"-v", c.Host.Src + ":" + in.Src + ":ro"}
+	if s.Network && c.CABundle != "" {
+		argv = append(argv, "-v", c.CABundle+":"+HostCABundle+":ro")
+	}
+	if s.OutDir != "" {
+		argv = append(argv, "-v", c.Host.Out+":"+in.Out)
+	}
+	return append(argv,
+		"-v", c.Host.GoCache+":"+in.GoCache,
+		"-v", c.Host.ModCache+":"+in.ModCache,
+		"-v", c.Host.Home+":"+in.Home,
+	)
+}
+
+// command is the run line of step s with mounts as its directories.
+func (c *Container) command(s plan.Step, mounts []string) []string {
 	argv := []string{c.Bin, "run", "--rm", "--name", c.ContainerName(s),
 		"--user", fmt.Sprintf("%d:%d", c.UID, c.GID),
 		// The image was resolved (and made if need be) before the build;
@@ -109,19 +131,8 @@ func (c *Container) Command(s plan.Step) []string {
 	case c.DepsNetwork != "":
 		argv = append(argv, "--network="+c.DepsNetwork)
 	}
-	argv = append(argv, "-v", c.Host.Src+":"+in.Src+":ro")
-	if s.Network && c.CABundle != "" {
-		argv = append(argv, "-v", c.CABundle+":"+HostCABundle+":ro")
-	}
-	if s.OutDir != "" {
-		argv = append(argv, "-v", c.Host.Out+":"+in.Out)
-	}
-	argv = append(argv,
-		"-v", c.Host.GoCache+":"+in.GoCache,
-		"-v", c.Host.ModCache+":"+in.ModCache,
-		"-v", c.Host.Home+":"+in.Home,
-		"-w", s.Dir,
-	)
+	argv = append(argv, mounts...)
+	argv = append(argv, "-w", s.Dir)
 	for _, kv := range s.Env {
 		argv = append(argv, "-e", kv)
 	}
@@ -211,3 +222,7 @@ func (c *Container) Pull(ctx context.Context, ref string, stderr io.Writer) erro
 	}
 	return nil
 }
+
+// ExplainDaemon turns the CLI's complaint about a missing daemon, in msg,
+// into an error that says what to do, or returns nil.
+func ExplainDaemon(kind, msg string) error { return explainDaemon(kind, msg) }

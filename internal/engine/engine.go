@@ -1,7 +1,9 @@
 // Package engine runs the steps of a build plan: in a container through the
-// docker or podman CLI, or with a local Go toolchain (native). All three run
-// the same plan.Step values; only the way a step reaches its directories and
-// its go command differs.
+// docker or podman CLI, with the caller's directories bind-mounted
+// (Container) or, for a daemon that cannot see them, sent and fetched as tar
+// streams with the caches in volumes (Copy); or with a local Go toolchain
+// (Native). All of them run the same plan.Step values; only the way a step
+// reaches its directories and its go command differs.
 package engine
 
 import (

@@ -14,6 +14,9 @@
 //     store or pullable. The default image (golang:<pin>) may instead be
 //     smol's own smol/go:<pin>, used when present, and made from the
 //     pinned toolchain (builderimage.Make) when neither can be had.
+//   - How files reach a container engine's daemon (package transfer):
+//     bind mounts when it sees them, copy mode (engine.Copy) when it does
+//     not, asked of the daemon once and remembered; --transfer overrides.
 //
 // Whatever image is chosen, the executor runs its ID, not its tag: a tag
 // moved by another process while the build runs cannot change what builds.
@@ -36,6 +39,7 @@ import (
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
 	"github.com/gohttp-smol/gohttp-smol/internal/toolchain"
+	"github.com/gohttp-smol/gohttp-smol/internal/transfer"
 )
 
 // Choice is how the user asked to build, beyond the plan.
@@ -57,6 +61,14 @@ type Choice struct {
 	DryRun bool
 	// ToolVersion is smol's version, for the record.
 	ToolVersion string
+	// Transfer is how files reach a container engine's daemon:
+	// transfer.Auto (or ""), Mount or Copy (see package transfer). The
+	// native engine reads the files where they are and ignores it.
+	Transfer string
+	// TempCaches gives a copy-mode build empty caches of its own on the
+	// daemon's side, removed by Ready.Close, as smol verify's rebuilds
+	// have in their scratch directory in mount mode.
+	TempCaches bool
 }
 
 // Ready is a prepared build environment.
@@ -66,6 +78,9 @@ type Ready struct {
 	// scratch directory the build writes into (see ScratchDir).
 	Host   plan.Layout
 	Record build.Record
+	// Transfer is transfer.Mount or Copy for a container engine, "" for
+	// native.
+	Transfer string
 }
 
 // ScratchDir is the directory inside p.OutDir that this process's build
@@ -80,6 +95,10 @@ func ScratchDir(p plan.Plan) string {
 // engine, start its daemon, pull or make the image.
 func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, error) {
 	kind, _, err := engine.Find(c.Engine)
+	if err != nil {
+		return Ready{}, err
+	}
+	mode, err := transfer.Parse(c.Transfer)
 	if err != nil {
 		return Ready{}, err
 	}
@@ -120,6 +139,15 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, 
 	}
 	r.Executor = x
 	if c.DryRun {
+		// Nothing is asked of the daemon: auto prints mount mode's
+		// commands.
+		r.Transfer = transfer.Mount
+		if mode == transfer.Copy {
+			r.Transfer = transfer.Copy
+			if r.Executor, err = copyExecutor(ctx, x, p, c.TempCaches, log); err != nil {
+				return Ready{}, err
+			}
+		}
 		return r, nil
 	}
 	var id string
@@ -133,7 +161,16 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, 
 	}
 	x.Image = id
 	r.Record.ImageRef, r.Record.ImageID = ref, id
-	fmt.Fprintf(log, "smol: image %s %s, go%s, engine %s\n", ref, shortID(id), p.GoVersion, kind)
+	var why string
+	if r.Transfer, why, err = decideTransfer(ctx, x, p, mode); err != nil {
+		return Ready{}, err
+	}
+	if r.Transfer == transfer.Copy {
+		if r.Executor, err = copyExecutor(ctx, x, p, c.TempCaches, log); err != nil {
+			return Ready{}, err
+		}
+	}
+	fmt.Fprintf(log, "smol: image %s %s, go%s, engine %s, transfer %s (%s)\n", ref, shortID(id), p.GoVersion, kind, r.Transfer, why)
 	return r, nil
 }
 

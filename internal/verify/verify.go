@@ -301,13 +301,16 @@ func rebuildOne(ctx context.Context, o Options, m manifest.Manifest, sums map[st
 			return nil, false, err
 		}
 	}
-	ready, err := setup.Prepare(ctx, v.Choice, p, o.Log)
+	choice := v.Choice
+	choice.TempCaches = true // as empty as the fresh cache directory above
+	ready, err := setup.Prepare(ctx, choice, p, o.Log)
 	if err != nil {
 		if v.Extra && ctx.Err() == nil {
 			return nil, false, fmt.Errorf("%w: %v", ErrSkip, err)
 		}
 		return nil, false, err
 	}
+	defer ready.Close()
 	got, err := build.Run(ctx, p, ready.Executor, ready.Host, ready.Record, o.Log, o.Log)
 	if err != nil {
 		return nil, false, err

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"archive/tar"
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/engine"
+)
+
+// inNamespace is set in the copy of the test binary that TestCopyMode
+// starts in a private mount namespace.
+const inNamespace = "SMOL_TEST_PRIVATE_MOUNTS"
+
+// TestCopyMode makes "the daemon cannot see my files" real: it runs the
+// test binary again under unshare -m, where the module lives on a tmpfs that
+// only that mount namespace has, so the Docker daemon (in the host's
+// namespace) sees nothing at its path, as a remote daemon or docker:dind
+// would. The checks run there (copyModeChecks).
+func TestCopyMode(t *testing.T) {
+	if os.Getenv(inNamespace) != "" {
+		copyModeChecks(t)
+		return
+	}
+	needDocker(t)
+	if os.Getuid() != 0 {
+		t.Skip("needs root: a private mount namespace with a tmpfs (unshare -m)")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("needs unshare (util-linux) for a private mount namespace")
+	}
+	if out, err := exec.Command(unshare, "-m", "--propagation", "private", "true").CombinedOutput(); err != nil {
+		t.Skipf("unshare -m does not work here: %v: %s", err, out)
+	}
+	args := []string{"-m", "--propagation", "private", os.Args[0], "-test.run", "^TestCopyMode$", "-test.count", "1", "-test.v"}
+	cmd := exec.Command(unshare, args...)
+	cmd.Env = append(os.Environ(), inNamespace+"=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("in a private mount namespace:\n%s", out)
+	if err != nil {
+		t.Fatalf("checks in a private mount namespace failed: %v", err)
+	}
+	if !strings.Contains(string(out), "--- PASS: TestCopyMode") {
+		t.Fatal("the checks in the private mount namespace did not report a pass")
+	}
+}
+
+// copyModeChecks runs inside the private mount namespace.
+func copyModeChecks(t *testing.T) {
+	hidden := filepath.Join(t.TempDir(), "hidden")
+	os.MkdirAll(hidden, 0o755)
+	if err := syscall.Mount("tmpfs", hidden, "tmpfs", 0, "mode=0755"); err != nil {
+		t.Fatalf("mount a tmpfs: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(hidden, syscall.MNT_DETACH) })
+
+	// The same commit twice: once where the daemon sees it (the reference,
+	// built in mount mode), once on the tmpfs.
+	seen := gitModule(t)
+	mod := filepath.Join(hidden, "mod")
+	if out, err := exec.Command("cp", "-a", seen, mod).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+
+	t.Run("forced mount fails clearly", func(t *testing.T) {
+		r := smol(t, mod, nil, "build", "--transfer", "mount", "./cmd/hello")
+		if r.code != 1 || !strings.Contains(r.stderr, "daemon cannot see this machine's files") || !strings.Contains(r.stderr, "--transfer copy") {
+			t.Errorf("exit %d, want 1 and an error that names the cause and --transfer copy; stderr:\n%s", r.code, r.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(mod, "dist", "SHA256SUMS")); err == nil {
+			t.Error("a failed build wrote SHA256SUMS")
+		}
+	})
+
+	t.Run("auto picks copy, same bytes as mount", func(t *testing.T) {
+		ref := smol(t, seen, nil, "build", "--transfer", "mount", "./cmd/...")
+		mustOK(t, ref, "reference build in mount mode")
+		r := smol(t, mod, nil, "build", "./cmd/...")
+		mustOK(t, r, "build on the tmpfs")
+		if !strings.Contains(r.stderr, "transfer copy (the daemon cannot see "+mod+")") {
+			t.Errorf("the step lines do not say copy mode was chosen and why:\n%s", r.stderr)
+		}
+		for _, l := range []string{"source in", "outputs back"} {
+			if !strings.Contains(r.stderr, "smol: "+l) {
+				t.Errorf("no %q step line with the bytes transferred:\n%s", l, r.stderr)
+			}
+		}
+		for _, f := range []string{"SHA256SUMS", "manifest.json", "hello_linux_" + goarch(), "bye_linux_" + goarch()} {
+			if a, b := readFile(t, filepath.Join(seen, "dist", f)), readFile(t, filepath.Join(mod, "dist", f)); a != b {
+				t.Errorf("%s differs between mount mode and copy mode", f)
+			}
+		}
+	})
+
+	t.Run("warm rebuild reuses the volumes", func(t *testing.T) {
+		before := cacheEntries(t, mod)
+		if before == 0 {
+			t.Fatal("the build cache volume is empty after a build")
+		}
+		r := smol(t, mod, nil, "build", "--force", "./cmd/...")
+		mustOK(t, r, "second build")
+		if strings.Contains(r.stderr, "smol: deps ") {
+			t.Errorf("the dependency step ran again: the module cache volume was not reused:\n%s", r.stderr)
+		}
+		// Every compile and link was a hit in the build cache volume:
+		// the go command added nothing to it.
+		if after := cacheEntries(t, mod); after != before {
+			t.Errorf("build cache volume went from %d to %d entries: the rebuild compiled again", before, after)
+		}
+	})
+
+	t.Run("verify in copy mode, and against mount mode", func(t *testing.T) {
+		r := smol(t, mod, nil, "verify", "--transfer", "copy", "--other-transfer")
+		mustOK(t, r, "verify")
+		for _, want := range []string{"PASS", "transfer:mount"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("verify log lacks %q:\n%s", want, r.stderr)
+			}
+		}
+		if strings.Contains(r.stderr, "FAIL") || strings.Contains(r.stderr, "SKIP transfer") {
+			t.Errorf("verify log:\n%s", r.stderr)
+		}
+	})
+
+	t.Run("test in copy mode sees untracked files", func(t *testing.T) {
+		// Untracked and not ignored: part of the file set a build sees.
+		os.WriteFile(filepath.Join(mod, "lib", "lib_test.go"), []byte("package lib\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) {\n\tif X() != 1 {\n\t\tt.Fatal(X())\n\t}\n}\n"), 0o644)
+		defer os.Remove(filepath.Join(mod, "lib", "lib_test.go"))
+		r := smol(t, mod, nil, "test", "--", "./lib")
+		mustOK(t, r, "smol test")
+		if !strings.Contains(r.stdout, "ok  \texample.com/hello/lib") || !strings.Contains(r.stderr, "transfer copy") {
+			t.Errorf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		}
+	})
+
+	t.Run("cancel leaves no container or volume", func(t *testing.T) {
+		// A file the compiler needs some seconds for, with new content so
+		// that no cache holds it.
+		var b strings.Builder
+		b.WriteString("package main\n\nvar table = []int{\n")
+		for i := range 60000 {
+			b.WriteString(strconv.Itoa(i*7+int(time.Now().UnixNano()%1000)) + ",\n")
+		}
+		b.WriteString("}\n")
+		os.WriteFile(filepath.Join(mod, "cmd", "hello", "table.go"), []byte(b.String()), 0o644)
+		cmd := exec.Command(smolBin, "build", "./cmd/hello")
+		cmd.Dir = mod
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache}
+		errPipe, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var log strings.Builder
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "smol: source in") {
+				break
+			}
+		}
+		prefix := "smol-" + strconv.Itoa(cmd.Process.Pid)
+		deadline := time.Now().Add(2 * time.Minute)
+		for !containerRunning(prefix + "-1-build") {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("no build container appeared\n%s", log.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cmd.Process.Signal(os.Interrupt)
+		rest, _ := io.ReadAll(errPipe)
+		log.Write(rest)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Errorf("exit %v, want 130 (interrupted)\n%s", err, log.String())
+		}
+		if containerExists(prefix) {
+			t.Errorf("a container named %s-* is left after the interrupt", prefix)
+		}
+		out, _ := exec.Command("docker", "volume", "ls", "--filter", "name="+prefix+"-", "--format", "{{.Name}}").Output()
+		if s := strings.TrimSpace(string(out)); s != "" {
+			t.Errorf("volumes left after the interrupt: %s", s)
+		}
+	})
+}
+
+func goarch() string {
+	out, _ := exec.Command("go", "env", "GOARCH").Output()
+	return strings.TrimSpace(string(out))
+}
+
+// cacheEntries counts the files in copy mode's build cache volume for this
+// user, read through the daemon.
+func cacheEntries(t *testing.T, dir string) int {
+	t.Helper()
+	vol := engine.CacheVolumes("1.26.8", os.Getuid())[0]
+	name := "smol-test-cache-" + strconv.Itoa(os.Getpid())
+	if out, err := exec.Command("docker", "create", "--name", name, "-v", vol+":/c", imageFor(t, dir)).CombinedOutput(); err != nil {
+		t.Fatalf("docker create: %v: %s", err, out)
+	}
+	defer exec.Command("docker", "rm", "--force", name).Run()
+	cmd := exec.Command("docker", "cp", name+":/c", "-")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	tr := tar.NewReader(stdout)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if h.Typeflag == tar.TypeReg {
+			n++
+		}
+	}
+	io.Copy(io.Discard, stdout)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("docker cp: %v", err)
+	}
+	return n
+}

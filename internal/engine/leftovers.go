@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// Thing is a container or volume smol made, as the engine lists it.
+type Thing struct {
+	Kind   string // "container" or "volume"
+	Name   string
+	Owner  string // the smol.owner label: the process that made it, "" for none
+	Cache  bool   // a kept cache volume (LabelCache)
+	Detail string // the Go version and uid of a cache volume, a container's state
+}
+
+// Leftovers lists what smol made on the daemon behind bin: containers with
+// the owner label ownerLabel and volumes with LabelVolume.
+func Leftovers(ctx context.Context, bin, kind, ownerLabel string) ([]Thing, error) {
+	label := func(k string) string {
+		if kind == "podman" {
+			return `{{index .Labels "` + k + `"}}`
+		}
+		return `{{.Label "` + k + `"}}`
+	}
+	var things []Thing
+	out, err := Output(exec.CommandContext(ctx, bin, "ps", "--all", "--filter", "label="+ownerLabel, "--format", "{{.Names}}\t"+label(ownerLabel)+"\t{{.State}}"), nil)
+	if err != nil {
+		return nil, explainOr(kind, err)
+	}
+	for _, f := range lines(out) {
+		if len(f) == 3 {
+			things = append(things, Thing{Kind: "container", Name: f[0], Owner: f[1], Detail: f[2]})
+		}
+	}
+	vlabel := func(k string) string { return `{{index .Labels "` + k + `"}}` }
+	out, err = Output(exec.CommandContext(ctx, bin, "volume", "ls", "--filter", "label="+LabelVolume, "--format", "{{.Name}}"), nil)
+	if err != nil {
+		return nil, explainOr(kind, err)
+	}
+	var names []string
+	for _, f := range lines(out) {
+		names = append(names, f[0])
+	}
+	if len(names) == 0 {
+		return things, nil
+	}
+	// volume ls cannot show labels on every engine; inspect can.
+	out, err = Output(exec.CommandContext(ctx, bin, append([]string{"volume", "inspect", "--format",
+		"{{.Name}}\t" + vlabel(ownerLabel) + "\t" + vlabel(LabelCache) + "\t" + vlabel(LabelGo) + "\t" + vlabel(LabelUID)}, names...)...), nil)
+	if err != nil {
+		return nil, explainOr(kind, err)
+	}
+	for _, f := range lines(out) {
+		if len(f) != 5 {
+			continue
+		}
+		t := Thing{Kind: "volume", Name: f[0], Owner: noValue(f[1]), Cache: noValue(f[2]) == "1"}
+		if t.Cache {
+			t.Detail = fmt.Sprintf("cache of go%s for uid %s", noValue(f[3]), noValue(f[4]))
+		}
+		things = append(things, t)
+	}
+	return things, nil
+}
+
+// Remove removes t; a volume in use by a container is refused by the
+// engine, and the error says so.
+func Remove(ctx context.Context, bin, kind string, t Thing) error {
+	argv := []string{"rm", "--force", t.Name}
+	if t.Kind == "volume" {
+		argv = []string{"volume", "rm", t.Name}
+	}
+	if _, err := Output(exec.CommandContext(ctx, bin, argv...), nil); err != nil {
+		return explainOr(kind, err)
+	}
+	return nil
+}
+
+func explainOr(kind string, err error) error {
+	if d := explainDaemon(kind, err.Error()); d != nil {
+		return d
+	}
+	return err
+}
+
+func noValue(s string) string {
+	if s == "<no value>" {
+		return ""
+	}
+	return s
+}
+
+// lines splits the engine's tab-separated listing.
+func lines(out []byte) [][]string {
+	var ls [][]string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			ls = append(ls, strings.Split(l, "\t"))
+		}
+	}
+	return ls
+}

@@ -1,0 +1,102 @@
+package setup
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/engine"
+	"github.com/gohttp-smol/gohttp-smol/internal/plan"
+	"github.com/gohttp-smol/gohttp-smol/internal/source"
+	"github.com/gohttp-smol/gohttp-smol/internal/transfer"
+)
+
+// Close releases what the executor made for this run on the daemon's side
+// (copy mode's files container and volumes). It must be called when the
+// run is over, also after a failure or a cancel; it does nothing for the
+// other executors.
+func (r Ready) Close() {
+	if c, ok := r.Executor.(*engine.Copy); ok {
+		c.Close()
+	}
+}
+
+// decideTransfer is chooseTransfer; tests of the image choice, whose fake
+// engine has no daemon to probe, replace it.
+var decideTransfer = chooseTransfer
+
+// chooseTransfer decides how the files of p reach the daemon behind x, as
+// mode (transfer.Auto, Mount or Copy) asks, and returns the mode and why:
+// auto asks the daemon (transfer.Probe) once per daemon and file system and
+// remembers the answer under the cache root; mount is refused where the
+// daemon cannot see the files; copy is taken as it is.
+func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode string) (string, string, error) {
+	if mode == transfer.Copy {
+		return transfer.Copy, "asked for", nil
+	}
+	dirs := transfer.Dirs{Module: p.Module.Dir, Cache: p.CacheDir}
+	// The memo is keyed by the directories' file systems: the cache
+	// directory must exist before its key is taken.
+	if err := os.MkdirAll(p.CacheDir, 0o755); err != nil {
+		return "", "", fmt.Errorf("cache directory: %w: choose another with --cache-dir", err)
+	}
+	id, err := transfer.DaemonID(ctx, x.Bin, x.Kind)
+	if err != nil {
+		if d := explainDaemonErr(x.Kind, err); d != nil {
+			return "", "", d
+		}
+		return "", "", fmt.Errorf("transfer: %w", err)
+	}
+	memo := filepath.Join(filepath.Dir(p.CacheDir), "transfer")
+	key := transfer.MemoKey(id, transfer.MountNamespace(), dirs)
+	seen, ok := transfer.Remembered(memo, key)
+	why := "the daemon sees this machine's files"
+	if ok {
+		why += " (remembered)"
+	} else {
+		sees, err := transfer.Probe(ctx, x.Bin, x.Image, x.Prefix+"-probe", dirs)
+		if err != nil {
+			return "", "", err
+		}
+		seen = transfer.Copy
+		if sees {
+			seen = transfer.Mount
+		}
+		transfer.Remember(memo, key, seen)
+	}
+	if seen == transfer.Mount {
+		return transfer.Mount, why, nil
+	}
+	if mode == transfer.Mount {
+		return "", "", fmt.Errorf("--transfer mount: %w: it does not see %s or %s as they are here (a remote DOCKER_HOST, docker:dind, or a docker context on another host), so bind mounts would give the build empty or unrelated directories: use --transfer copy (or auto, the default), which sends the source as a tar stream and keeps the caches in volumes on the daemon's side", transfer.ErrUnseen, p.Module.Dir, p.CacheDir)
+	}
+	return transfer.Copy, "the daemon cannot see " + p.Module.Dir, nil
+}
+
+func explainDaemonErr(kind string, err error) error {
+	return engine.ExplainDaemon(kind, err.Error())
+}
+
+// copyExecutor turns x into copy mode for p.
+func copyExecutor(ctx context.Context, x *engine.Container, p plan.Plan, temp bool, log io.Writer) (*engine.Copy, error) {
+	files, err := source.Files(ctx, p.Module.Dir, p.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("copy mode: %w", err)
+	}
+	mtime := time.Unix(p.Source.Epoch, 0).UTC()
+	if p.Source.Epoch == 0 {
+		mtime = time.Unix(0, 0).UTC()
+	}
+	return &engine.Copy{
+		C:          x,
+		Source:     p.Module.Dir,
+		Files:      files,
+		MTime:      mtime,
+		GoVersion:  p.GoVersion,
+		TempCaches: temp,
+		Log:        log,
+	}, nil
+}
