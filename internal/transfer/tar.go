@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 // Writer writes the tar stream copy mode sends to the daemon. Every entry
@@ -174,28 +176,13 @@ func Extract(r io.Reader, dst, strip string) (int64, error) {
 				return cr.n, fmt.Errorf("outputs: %w", err)
 			}
 		case tar.TypeReg:
-			if err := writeFile(target, tr, fs.FileMode(h.Mode)&0o777); err != nil {
+			if err := tree.WriteNew(target, tr, fs.FileMode(h.Mode)&0o777); err != nil {
 				return cr.n, fmt.Errorf("outputs: %w", err)
 			}
 		default:
 			return cr.n, fmt.Errorf("outputs: refusing %q: a build writes only files and directories", h.Name)
 		}
 	}
-}
-
-func writeFile(name string, r io.Reader, mode fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 type countReader struct {

@@ -73,6 +73,24 @@ func CopyFile(src, dst string) error {
 	return out.Close()
 }
 
+// WriteNew writes what r holds to a new file name, with perm, creating the
+// directories above it. A file already there is an error, not replaced:
+// unpacking an archive must not let one entry overwrite another.
+func WriteNew(name string, r io.Reader, perm fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // Chown gives root and everything below it to uid:gid, links themselves
 // rather than what they point at.
 func Chown(root string, uid, gid int) error {

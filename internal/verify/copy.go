@@ -125,7 +125,7 @@ func untar(r io.Reader, dst string) error {
 		case tar.TypeDir:
 			err = os.MkdirAll(target, 0o755)
 		case tar.TypeReg:
-			err = writeFile(target, tr, h.FileInfo().Mode().Perm())
+			err = tree.WriteNew(target, tr, h.FileInfo().Mode().Perm()|0o444)
 		case tar.TypeSymlink:
 			links[name] = true
 			err = os.Symlink(h.Linkname, target)
@@ -136,21 +136,6 @@ func untar(r io.Reader, dst string) error {
 			return fmt.Errorf("verify: extract %s: %w", h.Name, noRoom(err))
 		}
 	}
-}
-
-func writeFile(name string, r io.Reader, perm os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o444)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // noRoom turns ENOSPC into ErrNoRoom, which says what to do.
