@@ -42,6 +42,10 @@ type Container struct {
 	NoFile string
 	// Rootless is set for podman run by a user other than root.
 	Rootless bool
+	// Warm lets compile steps run in a warm builder container (warm.go)
+	// instead of a fresh one. Leave it off where a fresh container must be
+	// shown to give the bytes: smol verify and reproducibility checks.
+	Warm bool
 	// Labels are KEY=VALUE container labels, each passed as --label: they
 	// say which smol process a container belongs to.
 	Labels []string
