@@ -96,7 +96,9 @@ func smolAs(t *testing.T, dir string, cred *syscall.Credential, env []string, ar
 	defer cancel()
 	cmd := exec.CommandContext(ctx, smolBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache}, env...)
+	// Fresh containers unless a test asks for warm ones (SMOL_WARM=1 in env):
+	// warm ones outlive the test, and reproducibility is shown by fresh ones.
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache, "SMOL_WARM=0"}, env...)
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}

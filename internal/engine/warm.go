@@ -218,11 +218,15 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 		}
 		if d.stale != "" {
 			c.removeWarm()
+			fmt.Fprintf(stderr, "smol: removed warm builder container %s: its %s is no longer the host directory it mounted\n", c.warmName(), d.stale)
 		} else if !notRunning(d.other.String()) {
 			return nil, false
 		}
-		if attempt == 0 && !c.startWarm(ctx) {
-			return nil, false
+		if attempt == 0 {
+			if !c.startWarm(ctx) {
+				return nil, false
+			}
+			fmt.Fprintf(stderr, "smol: started warm builder container %s for the next builds (it exits after %s without one; smol clean removes it)\n", c.warmName(), WarmIdle)
 		}
 	}
 	return nil, false
