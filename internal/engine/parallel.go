@@ -216,7 +216,7 @@ func (c *Container) Commands(steps []plan.Step) []Line {
 	if !c.runnerBuilt() {
 		var lines []Line
 		for _, s := range steps {
-			lines = append(lines, Line{Comment: s.Name + " (in parallel with the others)", Argv: c.Command(s)})
+			lines = append(lines, Line{Comment: s.Name + " (in parallel with the others, unless the host's go command builds smol's runner, which then runs them in one container)", Argv: c.Command(s)})
 		}
 		if !steps[0].Network {
 			lines = append(lines, Line{
@@ -270,7 +270,7 @@ func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stder
 		}
 		return res
 	}
-	if !c.runnerBuilt() {
+	if !c.buildRunnerOnHost(ctx) {
 		return c.runSeparately(ctx, steps, stdout, stderr)
 	}
 	if err := c.checkMounts(); err != nil {
