@@ -273,6 +273,7 @@ func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stder
 	if !c.buildRunnerOnHost(ctx) {
 		return c.runSeparately(ctx, steps, stdout, stderr)
 	}
+	c.startWarmEarly(ctx, steps)
 	if err := c.checkMounts(); err != nil {
 		return fail(err)
 	}

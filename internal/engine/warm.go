@@ -206,6 +206,13 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 		defer e.flush()
 		stdout, stderr = o, e
 	}
+	if c.warmReady != nil {
+		<-c.warmReady
+		if c.warmEarly {
+			c.warmEarly = false
+			c.sayStarted(stderr)
+		}
+	}
 	for attempt := 0; attempt < 2; attempt++ {
 		checks, err := c.warmChecks()
 		if err != nil {
@@ -226,10 +233,29 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 			if !c.startWarm(ctx) {
 				return nil, false
 			}
-			fmt.Fprintf(stderr, "smol: started warm builder container %s for the next builds (it exits after %s without one; smol clean removes it)\n", c.warmName(), WarmIdle)
+			c.sayStarted(stderr)
 		}
 	}
 	return nil, false
+}
+
+// startWarmEarly starts the warm container in the background while the
+// dependency steps run, when it is not running already, so that the compile
+// after them does not wait for a container start. runWarm waits for it.
+func (c *Container) startWarmEarly(ctx context.Context, steps []plan.Step) {
+	if !c.Warm || len(steps) == 0 || !steps[0].Network || c.warmReady != nil || c.checkMounts() != nil {
+		return
+	}
+	ready := make(chan struct{})
+	c.warmReady = ready
+	go func() {
+		defer close(ready)
+		out, err := exec.CommandContext(ctx, c.Bin, "container", "inspect", "--format", "{{.State.Running}}", c.warmName()).Output()
+		if err == nil && strings.TrimSpace(string(out)) == "true" {
+			return
+		}
+		c.warmEarly = c.startWarm(ctx)
+	}()
 }
 
 // notRunning reports whether the engine said the exec's container is not
@@ -250,6 +276,10 @@ func (c *Container) startWarm(ctx context.Context) bool {
 		return strings.Contains(msg, "already in use") || strings.Contains(msg, "conflict")
 	}
 	return true
+}
+
+func (c *Container) sayStarted(w io.Writer) {
+	fmt.Fprintf(w, "smol: started warm builder container %s for the next builds (it exits after %s without one; smol clean removes it)\n", c.warmName(), WarmIdle)
 }
 
 // removeWarm removes the warm container for c's setup.
