@@ -348,7 +348,8 @@ func TestInterrupt(t *testing.T) {
 			}
 			cmd := exec.Command(smolBin, append(args, "./cmd/hello")...)
 			cmd.Dir = dir
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+			// A fresh container, which the test finds by its name.
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_WARM=0"}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
