@@ -3,6 +3,7 @@ package engine
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -168,6 +169,26 @@ func TestWarmEnabled(t *testing.T) {
 	for v, want := range map[string]bool{"": true, "1": true, "yes": true, "0": false, "false": false, "OFF": false, "no": false} {
 		if got := WarmEnabled(func(string) string { return v }); got != want {
 			t.Errorf("SMOL_WARM=%q: %v, want %v", v, got, want)
+		}
+	}
+}
+
+// TestHostRunnerEnv: the caller's environment is kept, but everything that
+// would change what the host go command builds is set.
+func TestHostRunnerEnv(t *testing.T) {
+	env := hostRunnerEnv([]string{"HOME=/home/dev", "GOCACHE=/c", "GOOS=windows", "GOFLAGS=-race", "CGO_ENABLED=1", "GOWORK=/w/go.work", "GOTOOLCHAIN=auto"})
+	want := map[string]string{"HOME": "/home/dev", "GOCACHE": "/c", "GOOS": "linux", "GOARCH": runtime.GOARCH, "GOFLAGS": "", "CGO_ENABLED": "0", "GOWORK": "off", "GOTOOLCHAIN": "local", "GOPROXY": "off"}
+	got := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, dup := got[k]; dup {
+			t.Errorf("%s set twice", k)
+		}
+		got[k] = v
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s=%q, want %q", k, got[k], v)
 		}
 	}
 }
