@@ -32,6 +32,7 @@ type buildFlags struct {
 	transfer    string
 	env         listFlag
 	cgo         cgoFlag
+	warm        bool // only smol build sets it
 }
 
 // cgoFlag is --cgo (on) or --cgo=off; unset is "".
@@ -109,6 +110,7 @@ func (s *buildFlags) choice(dryRun bool) setup.Choice {
 		DepsNetwork: s.depsNetwork,
 		Transfer:    s.transfer,
 		DryRun:      dryRun,
+		Warm:        s.warm,
 		ToolVersion: toolVersion(),
 	}
 }
@@ -126,6 +128,7 @@ func runBuild(ctx context.Context, args []string, getenv func(string) string, st
 	s.register(fs, getenv)
 	dryRun := fs.Bool("dry-run", false, "print the engine commands, shell-quoted, and run nothing")
 	force := fs.Bool("force", false, "build even when dist/ is up to date with the sources")
+	fs.BoolVar(&s.warm, "warm", engine.WarmEnabled(getenv), "compile in a warm builder container kept for the next build, which exits after 10 minutes unused (env SMOL_WARM=0: off)")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}

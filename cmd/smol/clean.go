@@ -14,9 +14,11 @@ const cleanUsage = `usage: smol clean [flags]
 
 List and remove what smol keeps on the container engine's daemon: the cache
 volumes of copy mode (--transfer copy: module and build caches per Go version
-and uid), volumes and containers that a smol process which has gone left
-behind. What a running smol uses is kept. The next build in copy mode starts
-with empty caches.
+and uid), the warm builder containers smol build keeps between builds (they
+also exit by themselves after 10 minutes without one), and volumes and
+containers that a smol process which has gone left behind. What a running smol
+uses is kept. The next build in copy mode starts with empty caches; the next
+build in mount mode starts a warm container again.
 `
 
 func runClean(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -89,6 +91,8 @@ func describe(t engine.Thing) string {
 	switch {
 	case t.Cache:
 		return t.Detail
+	case t.Warm:
+		return "warm builder container, " + t.Detail
 	case ownerState(t) == "gone":
 		return "left by a smol process that has gone"
 	case ownerState(t) == "running":
@@ -107,6 +111,8 @@ func removable(t engine.Thing, keepCaches bool) bool {
 		return false
 	case t.Cache:
 		return !keepCaches
+	case t.Warm:
+		return true // costs one container start to make again
 	case t.Kind == "container":
 		return ownerState(t) == "gone"
 	}

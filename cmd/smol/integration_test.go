@@ -85,7 +85,9 @@ func smolAs(t *testing.T, dir string, cred *syscall.Credential, env []string, ar
 	defer cancel()
 	cmd := exec.CommandContext(ctx, smolBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache}, env...)
+	// Fresh containers unless a test asks for warm ones (SMOL_WARM=1 in env):
+	// warm ones outlive the test, and reproducibility is shown by fresh ones.
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache, "SMOL_WARM=0"}, env...)
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
@@ -335,7 +337,8 @@ func TestInterrupt(t *testing.T) {
 			}
 			cmd := exec.Command(smolBin, append(args, "./cmd/hello")...)
 			cmd.Dir = dir
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+			// A fresh container, which the test finds by its name.
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_WARM=0"}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {

@@ -10,7 +10,7 @@
 //	smol test [flags] [-- go test args]   run go test in the same environment
 //	smol shell [flags]              an interactive shell in the build environment
 //	smol image [flags]              make the builder image from the pinned toolchain (--cgo: with C toolchains)
-//	smol clean [--list]             remove copy mode's cache volumes and what gone smol processes left
+//	smol clean [--list]             remove warm builder containers, copy mode's cache volumes and what gone smol processes left
 //	smol version                    print smol's version
 //
 // The toolchain comes from go.mod: the toolchain line, else an exact go line
@@ -42,6 +42,14 @@
 // smol verify first compares every output in dist/ with dist/SHA256SUMS (a
 // changed or missing file fails by name), then rebuilds and compares again.
 //
+// smol build compiles in a warm builder container when one is running for
+// the same image, directories and user (docker exec rather than docker run:
+// a container start saved), and otherwise starts one for the next build; it
+// has no network, sees the source read-only and exits after 10 minutes
+// without a build. Its outputs are the same bytes as a fresh container's.
+// --warm=false or SMOL_WARM=0 turns this off; smol verify never uses one;
+// smol clean removes them.
+//
 // Environment:
 //
 //	SMOL_GO          exact Go version to build with instead of go.mod's pin (--go)
@@ -49,6 +57,7 @@
 //	SMOL_IMAGE       builder image (default golang:<pinned version>)
 //	SMOL_CACHE_DIR   cache root (default $XDG_CACHE_HOME/smol or ~/.cache/smol)
 //	SMOL_TRANSFER    auto, mount or copy (--transfer; default auto)
+//	SMOL_WARM        0 to compile in a fresh container every time (--warm=false)
 //	SOURCE_DATE_EPOCH  mtime of outputs (default: the last commit's time)
 //	GOPROXY, GOSUMDB, GOPRIVATE, GONOPROXY, GONOSUMDB, GOINSECURE
 //	                 used by the dependency step only
@@ -108,7 +117,7 @@ Commands:
   test     run go test inside the pinned build environment
   shell    open a shell inside the pinned build environment
   image    make the builder image smol/go:<version> from the pinned toolchain
-  clean    list or remove smol's volumes and leftover containers on the daemon
+  clean    list or remove smol's warm containers, volumes and leftovers on the daemon
   version  print smol's version
 
 Run "smol <command> -h" for a command's flags.

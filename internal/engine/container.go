@@ -42,6 +42,15 @@ type Container struct {
 	NoFile string
 	// Rootless is set for podman run by a user other than root.
 	Rootless bool
+	// Warm lets compile steps run in a warm builder container (warm.go)
+	// instead of a fresh one. Leave it off where a fresh container must be
+	// shown to give the bytes: smol verify and reproducibility checks.
+	Warm bool
+	// warmReady, when not nil, is closed once a warm container started
+	// early (startWarmEarly) is up or has failed to start.
+	warmReady chan struct{}
+	// warmEarly says the early start did start a container.
+	warmEarly bool
 	// Labels are KEY=VALUE container labels, each passed as --label: they
 	// say which smol process a container belongs to.
 	Labels []string

@@ -15,11 +15,13 @@ type Thing struct {
 	Name   string
 	Owner  string // the smol.owner label: the process that made it, "" for none
 	Cache  bool   // a kept cache volume (LabelCache)
+	Warm   bool   // a warm builder container (WarmLabel)
 	Detail string // the Go version and uid of a cache volume, a container's state
 }
 
 // Leftovers lists what smol made on the daemon behind bin: containers with
-// the owner label ownerLabel and volumes with LabelVolume.
+// the owner label ownerLabel, warm builder containers, and volumes with
+// LabelVolume.
 func Leftovers(ctx context.Context, bin, kind, ownerLabel string) ([]Thing, error) {
 	label := func(k string) string {
 		if kind == "podman" {
@@ -35,6 +37,15 @@ func Leftovers(ctx context.Context, bin, kind, ownerLabel string) ([]Thing, erro
 	for _, f := range lines(out) {
 		if len(f) == 3 {
 			things = append(things, Thing{Kind: "container", Name: f[0], Owner: f[1], Detail: f[2]})
+		}
+	}
+	out, err = Output(exec.CommandContext(ctx, bin, "ps", "--all", "--filter", "label="+WarmLabel+"=1", "--format", "{{.Names}}\t{{.State}}"), nil)
+	if err != nil {
+		return nil, explainOr(kind, err)
+	}
+	for _, f := range lines(out) {
+		if len(f) == 2 {
+			things = append(things, Thing{Kind: "container", Name: f[0], Warm: true, Detail: f[1]})
 		}
 	}
 	vlabel := func(k string) string { return `{{index .Labels "` + k + `"}}` }

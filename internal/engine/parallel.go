@@ -207,13 +207,16 @@ func (c *Container) groupCommand(steps []plan.Step) []string {
 // runner is built; before that, one container per step and, after compile
 // steps, the container that builds the runner.
 func (c *Container) Commands(steps []plan.Step) []Line {
+	if c.warmUsable(steps) {
+		return c.warmCommands(steps)
+	}
 	if len(steps) == 1 {
 		return []Line{{Comment: steps[0].Name, Argv: c.Command(steps[0])}}
 	}
 	if !c.runnerBuilt() {
 		var lines []Line
 		for _, s := range steps {
-			lines = append(lines, Line{Comment: s.Name + " (in parallel with the others)", Argv: c.Command(s)})
+			lines = append(lines, Line{Comment: s.Name + " (in parallel with the others, unless the host's go command builds smol's runner, which then runs them in one container)", Argv: c.Command(s)})
 		}
 		if !steps[0].Network {
 			lines = append(lines, Line{
@@ -249,6 +252,11 @@ func (c *Container) installStep(steps []plan.Step) plan.Step {
 
 // RunAll implements Executor.
 func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) []Result {
+	if c.warmUsable(steps) {
+		if res, ok := c.runWarm(ctx, steps, stdout, stderr); ok {
+			return res
+		}
+	}
 	res := make([]Result, len(steps))
 	if len(steps) == 1 {
 		var errBuf bytes.Buffer
@@ -262,28 +270,45 @@ func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stder
 		}
 		return res
 	}
-	if !c.runnerBuilt() {
+	if !c.buildRunnerOnHost(ctx) {
 		return c.runSeparately(ctx, steps, stdout, stderr)
 	}
+	c.startWarmEarly(ctx, steps)
 	if err := c.checkMounts(); err != nil {
 		return fail(err)
 	}
 	if err := writeRunner(runnerDir(c.Host, filepath.Join)); err != nil {
 		return fail(err)
 	}
+	res, _ = c.runRunner(ctx, c.groupCommand(steps), c.ContainerName(c.group(steps)), steps, stdout, stderr, false)
+	return res
+}
+
+// runRunner runs argv, a command that starts the runner with steps as its
+// jobs, and sorts out how each ended. name, when not "", is the container to
+// remove should ctx be cancelled. With hold, output that is not a step's is
+// kept in the demux rather than shown (see demux.showHeld).
+func (c *Container) runRunner(ctx context.Context, argv []string, name string, steps []plan.Step, stdout, stderr io.Writer, hold bool) ([]Result, *demux) {
+	res := make([]Result, len(steps))
 	d := newDemux(steps, stdout, stderr)
-	g := c.group(steps)
-	name := c.ContainerName(g)
+	d.hold = hold
 	// An *os.File pipe, not an io.Pipe: exec hands a file to the CLI as it
 	// is, while a reader would need a copying goroutine that Wait waits for.
 	stdin, stdinW, err := os.Pipe()
 	if err != nil {
-		return fail(fmt.Errorf("runner: %w", err))
+		for i := range res {
+			res[i] = Result{Err: fmt.Errorf("runner: %w", err)}
+		}
+		return res, d
 	}
 	defer stdin.Close()
 	defer stdinW.Close()
 	stop := func() { io.WriteString(stdinW, "stop\n") }
-	err = run(ctx, c.groupCommand(steps), os.Environ(), "", nil, stdin, stop, d.stdout(), d.stderr(), func() { c.remove(name) })
+	var cleanup func()
+	if name != "" {
+		cleanup = func() { c.remove(name) }
+	}
+	err = run(ctx, argv, os.Environ(), "", nil, stdin, stop, d.stdout(), d.stderr(), cleanup)
 	d.flush()
 	for i := range steps {
 		res[i] = Result{Stderr: d.errs[i].String()}
@@ -306,7 +331,7 @@ func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stder
 			res[i].Err = err
 		}
 	}
-	return res
+	return res, d
 }
 
 // runSeparately runs each step in a container of its own, at most Jobs at a
@@ -366,6 +391,11 @@ func writeRunner(dir string) error {
 // are results and are kept; anything else (the engine's or the go command's
 // own complaints) passes through and is kept for explaining a failure.
 type demux struct {
+	// hold keeps lines that are not a step's out of err (in other),
+	// for a run that may be retried elsewhere.
+	hold bool
+	// stale is the directory a "smol-runner: stale mount DIR" line named.
+	stale   string
 	names   []string
 	out     io.Writer
 	err     io.Writer
@@ -391,6 +421,10 @@ func (d *demux) flush()            { d.o.flush(); d.e.flush() }
 
 func (d *demux) outLine(line []byte) (int, error) {
 	if rest, ok := bytes.CutPrefix(line, []byte("smol-runner: ")); ok {
+		if dir, ok := bytes.CutPrefix(rest, []byte("stale mount ")); ok {
+			d.stale = strings.TrimSpace(string(dir))
+			return len(line), nil
+		}
 		for _, n := range d.names {
 			if r, ok := bytes.CutPrefix(rest, []byte(n+": ")); ok {
 				d.results[n] = strings.TrimSpace(string(r))
@@ -412,8 +446,18 @@ func (d *demux) errLine(line []byte) (int, error) {
 	}
 	if !kept {
 		d.other.Write(line)
+		if d.hold {
+			return len(line), nil
+		}
 	}
 	return d.err.Write(line)
+}
+
+// showHeld writes what hold kept back.
+func (d *demux) showHeld() {
+	if d.hold {
+		d.err.Write(d.other.Bytes())
+	}
 }
 
 type writerFunc func([]byte) (int, error)

@@ -59,6 +59,9 @@ type Choice struct {
 	// neither looked up, pulled nor made. (The native engine still finds
 	// its toolchain, since the commands name its go.)
 	DryRun bool
+	// Warm lets the compile run in a warm builder container (see
+	// engine.Container.Warm); only smol build asks for it.
+	Warm bool
 	// ToolVersion is smol's version, for the record.
 	ToolVersion string
 	// Transfer is how files reach a container engine's daemon:
@@ -136,6 +139,7 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, 
 		GID:         p.GID,
 		Prefix:      "smol-" + strconv.Itoa(os.Getpid()),
 		DepsNetwork: c.DepsNetwork,
+		Warm:        c.Warm,
 	}
 	r.Executor = x
 	if c.DryRun {

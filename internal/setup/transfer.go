@@ -90,6 +90,9 @@ func copyExecutor(ctx context.Context, x *engine.Container, p plan.Plan, temp bo
 	if p.Source.Epoch == 0 {
 		mtime = time.Unix(0, 0).UTC()
 	}
+	// A warm container bind-mounts the caller's directories, which is what
+	// the daemon cannot see here.
+	x.Warm = false
 	return &engine.Copy{
 		C:          x,
 		Source:     p.Module.Dir,

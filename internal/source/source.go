@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Info is what smol records about the source of a build.
@@ -55,7 +56,28 @@ func Inspect(ctx context.Context, dir, sourceDateEpoch string, ignore ...string)
 		return Info{}, err
 	}
 	info.Revision = rev
-	if info.Describe, err = git(ctx, dir, "describe", "--tags", "--always", "--dirty"); err != nil {
+	// The three queries are independent, and each is mostly git's start-up:
+	// run them at once. The untracked list and the commit time are asked
+	// for even when they turn out not to be needed.
+	var (
+		wg                       sync.WaitGroup
+		untracked, ct            string
+		errDesc, errUntr, errLog error
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		untracked, errUntr = git(ctx, dir, "ls-files", "--others", "--exclude-standard", "--", ".")
+	}()
+	go func() {
+		defer wg.Done()
+		if sourceDateEpoch == "" {
+			ct, errLog = git(ctx, dir, "log", "-1", "--format=%ct", "HEAD")
+		}
+	}()
+	info.Describe, errDesc = git(ctx, dir, "describe", "--tags", "--always", "--dirty")
+	wg.Wait()
+	if err := errors.Join(errDesc, errUntr, errLog); err != nil {
 		return Info{}, err
 	}
 	info.Dirty = strings.HasSuffix(info.Describe, "-dirty")
@@ -63,10 +85,6 @@ func Inspect(ctx context.Context, dir, sourceDateEpoch string, ignore ...string)
 		// git describe --dirty looks at tracked files only, but go build
 		// compiles an untracked .go file too, and a rebuild from git archive
 		// would not have it: such a tree is dirty as well.
-		untracked, err := git(ctx, dir, "ls-files", "--others", "--exclude-standard", "--", ".")
-		if err != nil {
-			return Info{}, err
-		}
 		for _, f := range strings.Split(untracked, "\n") {
 			if f != "" && !under(filepath.Join(dir, f), ignore) {
 				info.Dirty = true
@@ -76,10 +94,7 @@ func Inspect(ctx context.Context, dir, sourceDateEpoch string, ignore ...string)
 		}
 	}
 	if info.Epoch == 0 && sourceDateEpoch == "" {
-		ct, err := git(ctx, dir, "log", "-1", "--format=%ct", "HEAD")
-		if err != nil {
-			return Info{}, err
-		}
+		var err error
 		if info.Epoch, err = strconv.ParseInt(ct, 10, 64); err != nil {
 			return Info{}, fmt.Errorf("git log: commit time %q: %w", ct, err)
 		}

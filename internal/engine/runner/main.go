@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command runner runs several commands at once inside one builder container
 // and keeps their output and exit status apart. smol embeds this file, writes
 // it into its cache and has the builder's own toolchain build it with
@@ -8,8 +10,9 @@
 //
 // Usage:
 //
-//	runner JOB...
+//	runner [-warm] [-check DIR=DEV:INO]... JOB...
 //	runner -install
+//	runner -idle SECONDS
 //
 // Each JOB is one argument, a JSON object:
 //
@@ -24,6 +27,20 @@
 // wrote it, prefixed with "NAME: ". When a job ends the runner writes one line
 // to stdout, "smol-runner: NAME: ok" or "smol-runner: NAME: " and the reason
 // it failed, and the runner exits 0 only when every job succeeded.
+//
+// Warm containers: smol may keep one builder container running between
+// builds and start the runner in it with docker exec instead of starting a
+// container per build. The container's first process is then "runner -idle
+// SECONDS", which does nothing but exit once no build has used the container
+// for that long (it also exits on SIGINT or SIGTERM). A runner started with
+// -warm marks the container as in use when it starts, every few seconds while
+// it runs and when it ends; and, since the engine does not stop a docker exec
+// process when its client goes away, it also stops its jobs at the end of its
+// standard input. Each -check says that the directory DIR must be the host
+// directory with that device and inode number: a warm container's mounts
+// were made when it started, and a host directory removed and made again
+// since then is another directory. When any check fails the runner runs no
+// job, writes "smol-runner: stale mount DIR" to stdout and exits 3.
 //
 // Stopping: on SIGINT or SIGTERM (the engine forwards Ctrl-C to the
 // container's first process, which the runner is when started directly), and
@@ -56,6 +73,12 @@ import (
 	"time"
 )
 
+// exitStale is the runner's exit status when a -check fails.
+const exitStale = 3
+
+// heartbeat is how often a -warm runner marks its container as in use.
+const heartbeat = 5 * time.Second
+
 type job struct {
 	Name string
 	Dir  string
@@ -71,13 +94,41 @@ func main() {
 		install()
 		return
 	}
-	jobs, err := parse(os.Args[1:])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) == 3 && os.Args[1] == "-idle" {
+		secs, err := strconv.Atoi(os.Args[2])
+		if err != nil || secs <= 0 {
+			os.Stderr.WriteString("smol-runner: -idle wants a number of seconds, not " + strconv.Quote(os.Args[2]) + "\n")
+			os.Exit(2)
+		}
+		idle(ctx, stampFile(), time.Duration(secs)*time.Second, time.Second)
+		return
+	}
+	o, err := parseOptions(os.Args[1:])
 	if err != nil {
 		os.Stderr.WriteString("smol-runner: " + err.Error() + "\n")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if dir := staleMount(o.checks); dir != "" {
+		os.Stdout.WriteString("smol-runner: stale mount " + dir + "\n")
+		os.Exit(exitStale)
+	}
+	if o.warm {
+		stamp := stampFile()
+		touch(stamp)
+		defer touch(stamp)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(heartbeat):
+					touch(stamp)
+				}
+			}
+		}()
+	}
 	go func() {
 		sc := bufio.NewScanner(os.Stdin)
 		for sc.Scan() {
@@ -86,14 +137,116 @@ func main() {
 				return
 			}
 		}
+		if o.warm {
+			stop()
+		}
 	}()
-	ok := runAll(ctx, jobs, runtime.NumCPU(), &syncWriter{w: os.Stdout}, &syncWriter{w: os.Stderr})
-	install()
+	ok := runAll(ctx, o.jobs, runtime.NumCPU(), &syncWriter{w: os.Stdout}, &syncWriter{w: os.Stderr})
+	if !o.warm {
+		install()
+	}
 	if !ok {
 		if ctx.Err() != nil {
 			os.Exit(130)
 		}
 		os.Exit(1)
+	}
+}
+
+// options is what a run with jobs was asked to do.
+type options struct {
+	warm   bool
+	checks []check
+	jobs   []job
+}
+
+// check is one -check: the directory and the host's device and inode of it.
+type check struct {
+	dir      string
+	dev, ino uint64
+}
+
+// parseOptions reads -warm and -check options, then the jobs.
+func parseOptions(args []string) (options, error) {
+	var o options
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-warm":
+			o.warm = true
+			args = args[1:]
+		case "-check":
+			if len(args) < 2 {
+				return o, errors.New("-check wants DIR=DEV:INO")
+			}
+			c, err := parseCheck(args[1])
+			if err != nil {
+				return o, err
+			}
+			o.checks = append(o.checks, c)
+			args = args[2:]
+		default:
+			return o, errors.New("unknown option " + strconv.Quote(args[0]))
+		}
+	}
+	jobs, err := parse(args)
+	o.jobs = jobs
+	return o, err
+}
+
+func parseCheck(s string) (check, error) {
+	dir, id, ok1 := strings.Cut(s, "=")
+	dev, ino, ok2 := strings.Cut(id, ":")
+	c := check{dir: dir}
+	var err1, err2 error
+	c.dev, err1 = strconv.ParseUint(dev, 10, 64)
+	c.ino, err2 = strconv.ParseUint(ino, 10, 64)
+	if !ok1 || !ok2 || dir == "" || err1 != nil || err2 != nil {
+		return c, errors.New("-check " + strconv.Quote(s) + ": want DIR=DEV:INO")
+	}
+	return c, nil
+}
+
+// staleMount returns the first checked directory that is not the host
+// directory it should be, or "".
+func staleMount(checks []check) string {
+	for _, c := range checks {
+		var st syscall.Stat_t
+		if err := syscall.Stat(c.dir, &st); err != nil || uint64(st.Dev) != c.dev || uint64(st.Ino) != c.ino {
+			return c.dir
+		}
+	}
+	return ""
+}
+
+// stampFile is the file whose modification time says when a build last used
+// this container. It is in the container's own file system, so the builds
+// of every warm container keep separate times.
+func stampFile() string { return os.TempDir() + "/smol-warm-used" }
+
+func touch(name string) {
+	now := time.Now()
+	if os.Chtimes(name, now, now) != nil {
+		if f, err := os.Create(name); err == nil {
+			f.Close()
+		}
+	}
+}
+
+// idle waits until stamp has not been touched for d, checking every poll,
+// or until ctx ends. It touches stamp first, so a container that no build
+// ever uses still lives for d.
+func idle(ctx context.Context, stamp string, d, poll time.Duration) {
+	touch(stamp)
+	for {
+		fi, err := os.Stat(stamp)
+		if err != nil || time.Since(fi.ModTime()) >= d {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(poll):
+		}
 	}
 }
 

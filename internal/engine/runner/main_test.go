@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -7,10 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -179,4 +183,89 @@ func TestStopLine(t *testing.T) {
 			t.Errorf("output %q, want %q", out, want)
 		}
 	})
+}
+
+func TestParseOptions(t *testing.T) {
+	job := `{"name":"x","args":["go","build"]}`
+	tests := []struct {
+		args   []string
+		warm   bool
+		checks []check
+		err    string
+	}{
+		{args: []string{job}},
+		{args: []string{"-warm", job}, warm: true},
+		{args: []string{"-check", "/src=12:345", "-warm", job}, warm: true, checks: []check{{"/src", 12, 345}}},
+		{args: []string{"-check", "/src=12", job}, err: "want DIR=DEV:INO"},
+		{args: []string{"-check", "=1:2", job}, err: "want DIR=DEV:INO"},
+		{args: []string{"-check"}, err: "-check wants"},
+		{args: []string{"-fast", job}, err: "unknown option"},
+		{args: []string{"-warm"}, err: "no jobs"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			o, err := parseOptions(tt.args)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.warm != tt.warm || !slices.Equal(o.checks, tt.checks) || len(o.jobs) != 1 {
+				t.Errorf("got warm %v checks %v jobs %d, want %v %v 1", o.warm, o.checks, len(o.jobs), tt.warm, tt.checks)
+			}
+		})
+	}
+}
+
+// TestStaleMount checks a directory against the device and inode it had: a
+// directory removed and made again at the same path is stale.
+func TestStaleMount(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	c := check{dir, uint64(st.Dev), uint64(st.Ino)}
+	if got := staleMount([]check{c}); got != "" {
+		t.Fatalf("staleMount of the same directory = %q, want none", got)
+	}
+	// Hold the old inode open by a second directory so the new one cannot
+	// reuse its number.
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := staleMount([]check{c}); got != dir {
+		t.Errorf("staleMount after the directory was made again = %q, want %q", got, dir)
+	}
+	if got := staleMount([]check{{filepath.Join(dir, "gone"), 1, 2}}); got == "" {
+		t.Error("staleMount of a missing directory found it fine")
+	}
+}
+
+// TestIdle: the idle loop ends once the stamp is older than the limit, and
+// a touch in the meantime keeps it going.
+func TestIdle(t *testing.T) {
+	stamp := filepath.Join(t.TempDir(), "used")
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		idle(context.Background(), stamp, 300*time.Millisecond, 20*time.Millisecond)
+		close(done)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	touch(stamp)
+	<-done
+	if el := time.Since(start); el < 480*time.Millisecond {
+		t.Errorf("idle ended after %v, before the touch at 200ms plus the 300ms limit", el)
+	}
 }
