@@ -106,7 +106,18 @@ func TestWarmContainer(t *testing.T) {
 		t.Errorf("SHA256SUMS after the stale container was replaced differ:\n%s", got)
 	}
 
-	r := smol(t, dir, nil, "clean", "--keep-caches")
+	// One platform alone goes through the warm container too, its lines
+	// without the step's name, and gives the same bytes.
+	r := smol(t, dir, []string{"SMOL_CACHE_DIR=" + cache, "SMOL_WARM=1"}, "build", "--force", "--set-version", "v1", "--platform", host, "--out", "dist-one", "./cmd/hello", "./cmd/bye")
+	mustOK(t, r, "warm build of one platform")
+	plat := strings.ReplaceAll(host, "/", "_")
+	for _, name := range []string{"hello_" + plat, "bye_" + plat} {
+		if readFile(t, filepath.Join(dir, "dist-one", name)) != readFile(t, filepath.Join(dir, "dist", name)) {
+			t.Errorf("%s from the one-platform warm build differs from the two-platform build's", name)
+		}
+	}
+
+	r = smol(t, dir, nil, "clean", "--keep-caches")
 	mustOK(t, r, "smol clean")
 	if !strings.Contains(r.stderr, "smol: removed container "+started[1]+" (warm builder container") || running(started[1]) != "" {
 		t.Errorf("smol clean said %q, and %s is still running", r.stderr, started[1])

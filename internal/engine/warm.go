@@ -200,8 +200,9 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 		// One step alone writes its output as it is (see RunAll): take
 		// off the name the runner puts before each line.
 		strip := []byte(steps[0].Name + ": ")
-		o := &lineWriter{w: writerFunc(func(b []byte) (int, error) { return stdout.Write(bytes.TrimPrefix(b, strip)) })}
-		e := &lineWriter{w: writerFunc(func(b []byte) (int, error) { return stderr.Write(bytes.TrimPrefix(b, strip)) })}
+		out, errOut := stdout, stderr // not the variables, which are reassigned below
+		o := &lineWriter{w: writerFunc(func(b []byte) (int, error) { return out.Write(bytes.TrimPrefix(b, strip)) })}
+		e := &lineWriter{w: writerFunc(func(b []byte) (int, error) { return errOut.Write(bytes.TrimPrefix(b, strip)) })}
 		defer o.flush()
 		defer e.flush()
 		stdout, stderr = o, e

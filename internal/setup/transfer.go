@@ -55,7 +55,7 @@ func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode 
 	seen, ok := transfer.Remembered(memo, key)
 	why := "the daemon sees this machine's files"
 	if ok {
-		why += " (remembered)"
+		why += ", remembered"
 	} else {
 		sees, err := transfer.Probe(ctx, x.Bin, x.Image, x.Prefix+"-probe", dirs)
 		if err != nil {
