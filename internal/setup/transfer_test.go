@@ -52,8 +52,8 @@ func TestChooseTransfer(t *testing.T) {
 	x := &engine.Container{Kind: "docker", Bin: "docker", Image: image, Prefix: "smol-test-transfer"}
 	for _, tt := range []struct{ mode, want, why string }{
 		{transfer.Auto, transfer.Mount, "the daemon sees this machine's files"},
-		{transfer.Auto, transfer.Mount, "(remembered)"},
-		{transfer.Mount, transfer.Mount, "(remembered)"},
+		{transfer.Auto, transfer.Mount, ", remembered"},
+		{transfer.Mount, transfer.Mount, ", remembered"},
 		{transfer.Copy, transfer.Copy, "asked for"},
 	} {
 		got, why, err := chooseTransfer(context.Background(), x, p, tt.mode)
