@@ -356,6 +356,7 @@ func (s *session) cold(ctx context.Context) (smolCache, peerCache string, err er
 				b, _ := p.step("build " + s.platforms[0])
 				res.ColdSmolDeps = append(res.ColdSmolDeps, d.Took)
 				res.ColdSmolBuild = append(res.ColdSmolBuild, b.Took)
+				res.Image, res.ImageID = p.Image, p.ImageID
 			}
 			return nil
 		}
@@ -450,7 +451,8 @@ func (s *session) warm(ctx context.Context, smolCache, peerCache string) error {
 	if err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	if p, err := parseProgress(lines); err == nil {
+	// An up-to-date warm-up names no image; the cold rounds did.
+	if p, err := parseProgress(lines); err == nil && p.Image != "" {
 		res.Image, res.ImageID = p.Image, p.ImageID
 	}
 	if _, _, err := s.timed(ctx, s.peerJob(peerCache, false)); err != nil {

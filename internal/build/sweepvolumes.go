@@ -14,7 +14,9 @@ import (
 // (sweepContainers), which held them. The cache volumes carry no owner and
 // are kept; smol clean removes those.
 func sweepVolumes(ctx context.Context, c *engine.Container, log io.Writer) {
-	things, err := engine.Leftovers(ctx, c.Bin, c.Kind, OwnerLabel)
+	// Only volumes with an owner: the common case lists none and asks the
+	// daemon nothing more.
+	things, err := engine.Volumes(ctx, c.Bin, c.Kind, OwnerLabel, OwnerLabel)
 	if err != nil {
 		return
 	}

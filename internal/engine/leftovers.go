@@ -48,8 +48,16 @@ func Leftovers(ctx context.Context, bin, kind, ownerLabel string) ([]Thing, erro
 			things = append(things, Thing{Kind: "container", Name: f[0], Warm: true, Detail: f[1]})
 		}
 	}
+	vols, err := Volumes(ctx, bin, kind, ownerLabel, LabelVolume)
+	return append(things, vols...), err
+}
+
+// Volumes lists smol's volumes that carry the label filter (LabelVolume
+// for all of them, ownerLabel for those of a run rather than the caches).
+func Volumes(ctx context.Context, bin, kind, ownerLabel, filter string) ([]Thing, error) {
+	var things []Thing
 	vlabel := func(k string) string { return `{{index .Labels "` + k + `"}}` }
-	out, err = Output(exec.CommandContext(ctx, bin, "volume", "ls", "--filter", "label="+LabelVolume, "--format", "{{.Name}}"), nil)
+	out, err := Output(exec.CommandContext(ctx, bin, "volume", "ls", "--filter", "label="+filter, "--format", "{{.Name}}"), nil)
 	if err != nil {
 		return nil, explainOr(kind, err)
 	}
