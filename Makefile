@@ -83,11 +83,12 @@ bench: build
 #   make nomad-job   dist/gohttp-smol.nomad.hcl with version and sha256 filled in
 #                    (cmd/mknomad; NOMAD_ARCH=arm64 for arm64 clients)
 #   make test-deps   apt-get install the tools the tests drive (CI jobs, as root)
+#   make docker-cli  apt-get install the docker CLI (CI jobs with a docker:dind service)
 NOMAD_ARCH ?= amd64
 TEST_DEBS  := ca-certificates curl git make nghttp2-client systemd dpkg podman debootstrap qemu-user-static \
               nginx-light caddy lighttpd lighttpd-mod-deflate wrk
 
-.PHONY: deb deb-check nomad-job test-deps
+.PHONY: deb deb-check nomad-job test-deps docker-cli
 
 deb: build
 	go run ./cmd/mkdeb -arch $(HOST_ARCH)
@@ -97,6 +98,12 @@ deb-check:
 
 nomad-job: build
 	go run ./cmd/mknomad -arch $(NOMAD_ARCH)
+
+# docker-cli: the docker command alone, for CI jobs whose daemon is a
+# service (docker:dind); Debian packages it with the daemon, which stays off.
+docker-cli:
+	command -v docker >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io; }
 
 test-deps:
 	apt-get update -qq

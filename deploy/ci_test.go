@@ -32,6 +32,7 @@ type ciJob struct {
 	env       map[string]string // variables the job sees (global and its own)
 	commands  []ciCommand
 	artifacts []string // paths kept after the job
+	dind      bool     // a docker:dind service is the job's Docker daemon
 }
 
 func readYAML(t *testing.T, path string) map[string]any {
@@ -122,6 +123,14 @@ func gitlabJobs(t *testing.T, path string) []ciJob {
 			}
 		}
 		j.artifacts = asStrings(asMap(job["artifacts"])["paths"])
+		services, _ := job["services"].([]any)
+		for _, s := range services {
+			name, _ := s.(string)
+			if m := asMap(s); m != nil {
+				name, _ = m["name"].(string)
+			}
+			j.dind = j.dind || strings.HasPrefix(name, "docker:") && strings.Contains(name, "dind")
+		}
 		jobs = append(jobs, j)
 	}
 	return jobs
@@ -323,7 +332,15 @@ func TestCIConfigs(t *testing.T) {
 					usesSmol := slices.ContainsFunc(j.commands, func(c ciCommand) bool {
 						return strings.Contains(c.line, "make build") || strings.Contains(c.line, "make verify")
 					})
-					if usesSmol && j.env["SMOL_ENGINE"] != "native" {
+					// With no daemon of its own a job builds with the go in
+					// the image; one with a docker:dind service builds through
+					// that daemon (smol copies the files: it cannot see them).
+					switch {
+					case j.dind && !strings.HasPrefix(j.env["DOCKER_HOST"], "tcp://docker:"):
+						t.Errorf("job %s has a docker:dind service but DOCKER_HOST=%q, not the service", j.name, j.env["DOCKER_HOST"])
+					case j.dind && usesSmol && j.env["SMOL_ENGINE"] != "" && j.env["SMOL_ENGINE"] != "docker":
+						t.Errorf("job %s builds through its docker:dind service but SMOL_ENGINE=%q", j.name, j.env["SMOL_ENGINE"])
+					case !j.dind && usesSmol && j.env["SMOL_ENGINE"] != "native":
 						t.Errorf("job %s builds inside %s but SMOL_ENGINE=%q, want native", j.name, j.image, j.env["SMOL_ENGINE"])
 					}
 				}
