@@ -104,6 +104,15 @@ func (c *Container) mounts(s plan.Step) []string {
 	)
 }
 
+// tmpfs puts the container's /tmp in memory. The go command keeps its work
+// directory there (objects before they reach the build cache, test
+// binaries, which run from it: hence exec); in the image's own file system
+// that is the engine's storage driver, slow with fuse-overlayfs (a cold
+// build of the server took 18 s against 16 s with this, and 15 s on the
+// host). What is built does not change: -trimpath keeps the work
+// directory's path out of every output.
+var tmpfs = []string{"--tmpfs", "/tmp:rw,exec"}
+
 // command is the run line of step s with mounts as its directories.
 func (c *Container) command(s plan.Step, mounts []string) []string {
 	argv := []string{c.Bin, "run", "--rm", "--name", c.ContainerName(s),
@@ -140,6 +149,7 @@ func (c *Container) command(s plan.Step, mounts []string) []string {
 	case c.DepsNetwork != "":
 		argv = append(argv, "--network="+c.DepsNetwork)
 	}
+	argv = append(argv, tmpfs...)
 	argv = append(argv, mounts...)
 	argv = append(argv, "-w", s.Dir)
 	for _, kv := range s.Env {

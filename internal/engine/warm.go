@@ -89,6 +89,7 @@ func (c *Container) warmStart() []string {
 		"--user", fmt.Sprintf("%d:%d", c.UID, c.GID),
 		"--pull=never", "--network=none",
 	}
+	argv = append(argv, tmpfs...)
 	if c.Kind == "podman" {
 		argv = append(argv, "--ulimit", "nofile="+c.NoFile, "--ulimit", "nproc=4096:4096")
 		if c.Rootless {
