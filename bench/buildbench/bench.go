@@ -365,14 +365,8 @@ func (s *session) cold(ctx context.Context) (smolCache, peerCache string, err er
 			pt = wall
 			return err
 		}
-		order := []func() error{runSmol, runPeer}
-		if i%2 == 1 {
-			order = []func() error{runPeer, runSmol}
-		}
-		for _, f := range order {
-			if err := f(); err != nil {
-				return "", "", fmt.Errorf("%s: %w", tag, err)
-			}
+		if err := alternate(i, runSmol, runPeer); err != nil {
+			return "", "", fmt.Errorf("%s: %w", tag, err)
 		}
 		c.Smol, c.GoReleaser = append(c.Smol, st), append(c.GoReleaser, pt)
 		s.say("%s: smol %s, GoReleaser %s", tag, secs(st), secs(pt))
@@ -512,14 +506,8 @@ func (s *session) warm(ctx context.Context, smolCache, peerCache string) error {
 			var st, pt time.Duration
 			runSmol := func() (err error) { st, _, err = s.timed(ctx, c.smol); return err }
 			runPeer := func() (err error) { pt, _, err = s.timed(ctx, c.peer); return err }
-			order := []func() error{runSmol, runPeer}
-			if i%2 == 1 {
-				order = []func() error{runPeer, runSmol}
-			}
-			for _, f := range order {
-				if err := f(); err != nil {
-					return fmt.Errorf("%s, %s: %w", tag, c.m.Name, err)
-				}
+			if err := alternate(i, runSmol, runPeer); err != nil {
+				return fmt.Errorf("%s, %s: %w", tag, c.m.Name, err)
 			}
 			c.m.Smol, c.m.GoReleaser = append(c.m.Smol, st), append(c.m.GoReleaser, pt)
 			said = append(said, fmt.Sprintf("%s %s/%s", c.m.Key, secs(st), secs(pt)))
@@ -575,3 +563,16 @@ func loadAvg() string {
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 
 func short(rev string) string { return rev[:min(len(rev), 12)] }
+
+// alternate runs a then b in even rounds and b then a in odd ones, so that
+// neither tool always runs first (on caches the other just warmed, or on a
+// machine the other just loaded), stopping at the first error.
+func alternate(round int, a, b func() error) error {
+	if round%2 == 1 {
+		a, b = b, a
+	}
+	if err := a(); err != nil {
+		return err
+	}
+	return b()
+}

@@ -165,14 +165,8 @@ func benchTransfer(ctx context.Context, cfg config, r *runner, say func(string, 
 			}
 			return err
 		}
-		order := []func() error{runMount, runCopy}
-		if i%2 == 1 {
-			order = []func() error{runCopy, runMount}
-		}
-		for _, f := range order {
-			if err := f(); err != nil {
-				return nil, fmt.Errorf("cold round %d: %w", i+1, err)
-			}
+		if err := alternate(i, runMount, runCopy); err != nil {
+			return nil, fmt.Errorf("cold round %d: %w", i+1, err)
 		}
 		res.SameBytes = res.SameBytes && mountSums == copySums
 		cold.Mount, cold.Copy = append(cold.Mount, mt), append(cold.Copy, ct)
@@ -206,14 +200,8 @@ func benchTransfer(ctx context.Context, cfg config, r *runner, say func(string, 
 				ct, _, err = r.run(ctx, job{dir: src, argv: args("copy", copyCache, extra[c.Key]...)})
 				return err
 			}
-			order := []func() error{runMount, runCopy}
-			if i%2 == 1 {
-				order = []func() error{runCopy, runMount}
-			}
-			for _, f := range order {
-				if err := f(); err != nil {
-					return nil, fmt.Errorf("warm round %d: %w", i+1, err)
-				}
+			if err := alternate(i, runMount, runCopy); err != nil {
+				return nil, fmt.Errorf("warm round %d: %w", i+1, err)
 			}
 			c.Mount, c.Copy = append(c.Mount, mt), append(c.Copy, ct)
 		}
