@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
 )
+
+var warmCopyStarted = regexp.MustCompile(`smol: started warm copy-mode builder container (smol-warm-[0-9a-f]+) `)
 
 // inNamespace is set in the copy of the test binary that TestCopyMode
 // starts in a private mount namespace.
@@ -119,6 +122,56 @@ func copyModeChecks(t *testing.T) {
 		}
 	})
 
+	t.Run("warm copy-mode container: same bytes, no compile", func(t *testing.T) {
+		warm := []string{"SMOL_WARM=1"}
+		r := smol(t, mod, warm, "build", "--force", "./cmd/...")
+		mustOK(t, r, "first warm build")
+		m := warmCopyStarted.FindStringSubmatch(r.stderr)
+		if m == nil {
+			t.Fatalf("the first warm build did not start a warm copy-mode container:\n%s", r.stderr)
+		}
+		name := m[1]
+		t.Cleanup(func() { exec.Command("docker", "rm", "--force", "--volumes", name).Run() })
+		before := cacheEntries(t, mod)
+		r = smol(t, mod, warm, "build", "--force", "./cmd/...")
+		mustOK(t, r, "second warm build")
+		if warmCopyStarted.MatchString(r.stderr) || !strings.Contains(r.stderr, "(copy mode, warm container)") {
+			t.Errorf("the second warm build did not use the running warm container:\n%s", r.stderr)
+		}
+		if after := cacheEntries(t, mod); after != before {
+			t.Errorf("build cache volume went from %d to %d entries: the warm rebuild compiled again", before, after)
+		}
+		for _, f := range []string{"SHA256SUMS", "manifest.json", "hello_linux_" + goarch(), "bye_linux_" + goarch()} {
+			if a, b := readFile(t, filepath.Join(seen, "dist", f)), readFile(t, filepath.Join(mod, "dist", f)); a != b {
+				t.Errorf("%s differs between mount mode and the warm copy-mode container", f)
+			}
+		}
+		// The builds' sources in the container are read-only.
+		cp := exec.Command("docker", "cp", name+":/smol/builds", "-")
+		stream, _ := cp.StdoutPipe()
+		if err := cp.Start(); err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(stream)
+		sources := 0
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			if strings.Contains(h.Name, "/src/") && h.Typeflag != tar.TypeSymlink {
+				sources++
+				if h.Mode&0o222 != 0 {
+					t.Errorf("%s in the warm container is writable (mode %o)", h.Name, h.Mode)
+				}
+			}
+		}
+		io.Copy(io.Discard, stream)
+		if err := cp.Wait(); err != nil || sources == 0 {
+			t.Errorf("docker cp of the builds' directories: %v, %d source entries", err, sources)
+		}
+	})
+
 	t.Run("verify in copy mode, and against mount mode", func(t *testing.T) {
 		r := smol(t, mod, nil, "verify", "--transfer", "copy", "--other-transfer")
 		mustOK(t, r, "verify")
@@ -155,7 +208,7 @@ func copyModeChecks(t *testing.T) {
 		os.WriteFile(filepath.Join(mod, "cmd", "hello", "table.go"), []byte(b.String()), 0o644)
 		cmd := exec.Command(smolBin, "build", "./cmd/hello")
 		cmd.Dir = mod
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache}
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache, "SMOL_WARM=0"}
 		errPipe, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

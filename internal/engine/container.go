@@ -245,3 +245,10 @@ func (c *Container) Pull(ctx context.Context, ref string, stderr io.Writer) erro
 // ExplainDaemon turns the CLI's complaint about a missing daemon, in msg,
 // into an error that says what to do, or returns nil.
 func ExplainDaemon(kind, msg string) error { return explainDaemon(kind, msg) }
+
+// removeWithVolumes removes container name and its anonymous volumes.
+func (c *Container) removeWithVolumes(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	exec.CommandContext(ctx, c.Bin, "rm", "--force", "--volumes", name).Run()
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,7 @@ type Copy struct {
 
 	once     sync.Once
 	startErr error
+	sent     bool   // begin has sent the source to this run's volume
 	run      string // prefix of this run's container and volume names
 	mu       sync.Mutex
 	made     []string // volumes this run made, removed by Close
@@ -151,8 +153,12 @@ func (c *Copy) Command(s plan.Step) []string {
 	return argv
 }
 
-// Commands implements Executor: one container per step, in parallel.
+// Commands implements Executor: one container per step, in parallel, or
+// the warm copy-mode container (warmcopy.go).
 func (c *Copy) Commands(steps []plan.Step) []Line {
+	if c.C.Warm && !c.sent && c.C.warmUsable(steps) {
+		return c.warmCopyCommands(steps)
+	}
 	var lines []Line
 	for i, s := range steps {
 		comment := s.Name
@@ -184,6 +190,11 @@ func (c *Copy) Run(ctx context.Context, s plan.Step, stdout, stderr io.Writer) e
 // RunAll implements Executor: each step in a container of its own, at most
 // Jobs at a time, then one stream back with every step's outputs.
 func (c *Copy) RunAll(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) []Result {
+	if c.warmCopyUsable(ctx, steps) {
+		if res, ok := c.runWarmCopy(ctx, steps, stdout, stderr); ok {
+			return res
+		}
+	}
 	res := runEach(ctx, steps, stdout, stderr, c.runStep)
 	outs := false
 	for _, r := range res {
@@ -225,15 +236,24 @@ func (c *Copy) runStep(ctx context.Context, s plan.Step, stdout, stderr io.Write
 // vouches for a volume that smol clean removed and the next build made
 // anew.
 func (c *Copy) CacheKey(ctx context.Context) (string, error) {
-	if err := c.start(ctx); err != nil {
-		return "", err
-	}
 	mod := c.caches()[1]
-	out, err := Output(exec.CommandContext(ctx, c.C.Bin, "volume", "inspect", "--format", `{{index .Labels "`+LabelMade+`"}}`, mod), nil)
-	if err != nil {
-		return "", fmt.Errorf("cache volume: %w", err)
+	made := func() (string, error) {
+		out, err := Output(exec.CommandContext(ctx, c.C.Bin, "volume", "inspect", "--format", `{{index .Labels "`+LabelMade+`"}}`, mod), nil)
+		return strings.TrimSpace(string(out)), err
 	}
-	return "copy " + mod + " " + strings.TrimSpace(string(out)), nil
+	// A volume that is there already needs nothing made or sent: a build
+	// whose dependencies are up to date may then compile in the warm
+	// container without this run's volumes.
+	label, err := made()
+	if err != nil {
+		if err := c.start(ctx); err != nil {
+			return "", err
+		}
+		if label, err = made(); err != nil {
+			return "", fmt.Errorf("cache volume: %w", err)
+		}
+	}
+	return "copy " + mod + " " + label, nil
 }
 
 // start makes the volumes and the files container and sends the source,
@@ -243,13 +263,17 @@ func (c *Copy) start(ctx context.Context) error {
 	return c.startErr
 }
 
-func (c *Copy) begin(ctx context.Context) error {
-	t0 := time.Now()
+// cacheLabels are the labels of the kept cache volumes. The engine keeps an
+// existing volume's labels, so LabelMade names the volume's first creation.
+func (c *Copy) cacheLabels() []string {
 	made := make([]byte, 8)
 	rand.Read(made)
-	// The engine keeps an existing volume's labels, so LabelMade names
-	// the volume's first creation.
-	cacheLabels := []string{LabelVolume + "=1", LabelCache + "=1", LabelGo + "=" + c.GoVersion, LabelUID + "=" + fmt.Sprint(c.C.UID), LabelMade + "=" + hex.EncodeToString(made)}
+	return []string{LabelVolume + "=1", LabelCache + "=1", LabelGo + "=" + c.GoVersion, LabelUID + "=" + fmt.Sprint(c.C.UID), LabelMade + "=" + hex.EncodeToString(made)}
+}
+
+func (c *Copy) begin(ctx context.Context) error {
+	t0 := time.Now()
+	cacheLabels := c.cacheLabels()
 	runLabels := append([]string{LabelVolume + "=1"}, c.C.Labels...)
 	if c.TempCaches {
 		cacheLabels = runLabels
@@ -296,35 +320,11 @@ func (c *Copy) begin(ctx context.Context) error {
 	// The stream: the directories the build writes, owned by the user it
 	// runs as (an empty volume belongs to root), the CA bundle, and the
 	// source.
-	pr, pw := io.Pipe()
-	sent := make(chan error, 1)
-	var n int64
-	go func() {
-		tw := transfer.NewWriter(pw, c.MTime)
-		err := c.writeStream(tw)
-		var cerr error
-		n, cerr = tw.Close()
-		if err == nil {
-			err = cerr
-		}
-		pw.CloseWithError(err)
-		sent <- err
-	}()
-	cp := exec.CommandContext(ctx, c.C.Bin, "cp", "--archive", "-", c.filesName()+":/")
-	cp.Stdin = pr
-	var errBuf bytes.Buffer
-	cp.Stderr = &errBuf
-	err := cp.Run()
-	pr.CloseWithError(errors.New("copy stopped"))
-	if serr := <-sent; serr != nil && err == nil {
-		return fmt.Errorf("copy mode: source: %w", serr)
-	}
+	n, err := c.send(ctx, c.filesName()+":/", c.writeStream)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("copy mode: %s cp of the source: %v: %s", c.C.Kind, err, strings.TrimSpace(errBuf.String()))
+		return err
 	}
+	c.sent = true
 	if c.Log != nil {
 		what := fmt.Sprintf("%d files", len(c.Files))
 		if c.C.CABundle != "" {
@@ -333,6 +333,41 @@ func (c *Copy) begin(ctx context.Context) error {
 		fmt.Fprintf(c.Log, "smol: %-22s %6.1fs  %s, %s in (copy mode)\n", "source in", time.Since(t0).Seconds(), what, sizeOf(n))
 	}
 	return nil
+}
+
+// send streams what write writes into dst (CONTAINER:DIR) with cp, and
+// returns the size of the stream.
+func (c *Copy) send(ctx context.Context, dst string, write func(*transfer.Writer) error) (int64, error) {
+	pr, pw := io.Pipe()
+	sent := make(chan error, 1)
+	var n int64
+	go func() {
+		tw := transfer.NewWriter(pw, c.MTime)
+		err := write(tw)
+		var cerr error
+		n, cerr = tw.Close()
+		if err == nil {
+			err = cerr
+		}
+		pw.CloseWithError(err)
+		sent <- err
+	}()
+	cp := exec.CommandContext(ctx, c.C.Bin, "cp", "--archive", "-", dst)
+	cp.Stdin = pr
+	var errBuf bytes.Buffer
+	cp.Stderr = &errBuf
+	err := cp.Run()
+	pr.CloseWithError(errors.New("copy stopped"))
+	if serr := <-sent; serr != nil && err == nil {
+		return n, fmt.Errorf("copy mode: source: %w", serr)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		return n, fmt.Errorf("copy mode: %s cp of the source: %v: %s", c.C.Kind, err, strings.TrimSpace(errBuf.String()))
+	}
+	return n, nil
 }
 
 func (c *Copy) writeStream(tw *transfer.Writer) error {
@@ -383,8 +418,14 @@ func (c *Copy) volume(ctx context.Context, name string, labels []string, own boo
 
 // fetch streams the outputs volume back into the scratch directory.
 func (c *Copy) fetch(ctx context.Context) error {
+	return c.fetchFrom(ctx, c.filesName(), plan.ContainerLayout.Out)
+}
+
+// fetchFrom streams directory dir of container ctr back into the scratch
+// directory.
+func (c *Copy) fetchFrom(ctx context.Context, ctr, dir string) error {
 	t0 := time.Now()
-	cmd := exec.CommandContext(ctx, c.C.Bin, "cp", c.filesName()+":"+plan.ContainerLayout.Out, "-")
+	cmd := exec.CommandContext(ctx, c.C.Bin, "cp", ctr+":"+dir, "-")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return fmt.Errorf("copy mode: outputs: %w", err)
@@ -394,7 +435,7 @@ func (c *Copy) fetch(ctx context.Context) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("copy mode: outputs: %w", err)
 	}
-	n, xerr := transfer.Extract(out, c.C.Host.Out, "out")
+	n, xerr := transfer.Extract(out, c.C.Host.Out, path.Base(dir))
 	io.Copy(io.Discard, out)
 	err = cmd.Wait()
 	switch {

@@ -90,7 +90,8 @@ func Volumes(ctx context.Context, bin, kind, ownerLabel, filter string) ([]Thing
 // Remove removes t; a volume in use by a container is refused by the
 // engine, and the error says so.
 func Remove(ctx context.Context, bin, kind string, t Thing) error {
-	argv := []string{"rm", "--force", t.Name}
+	// --volumes: a warm copy-mode container has an anonymous volume.
+	argv := []string{"rm", "--force", "--volumes", t.Name}
 	if t.Kind == "volume" {
 		argv = []string{"volume", "rm", t.Name}
 	}

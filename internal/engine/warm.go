@@ -130,20 +130,32 @@ func (c *Container) warmUsable(steps []plan.Step) bool {
 // relocateOut moves the -o of each step from the container's output
 // directory to the same directory seen through warmOutRoot.
 func (c *Container) relocateOut(steps []plan.Step) []plan.Step {
-	in := plan.ContainerLayout.Out
-	to := path.Join(warmOutRoot, filepath.Base(c.Host.Out))
+	return relocate(steps, plan.ContainerLayout.Out, path.Join(warmOutRoot, filepath.Base(c.Host.Out)))
+}
+
+// relocate returns steps with directory from (and what is under it) moved to
+// to wherever a step names it as its working directory, its output directory
+// or the argument of -o. Other arguments are left alone: a warm container
+// sees the same directories elsewhere, and the go command records none of
+// these paths in what it builds.
+func relocate(steps []plan.Step, from, to string) []plan.Step {
+	move := func(p string) string {
+		if p == from || strings.HasPrefix(p, from+"/") {
+			return to + strings.TrimPrefix(p, from)
+		}
+		return p
+	}
 	var moved []plan.Step
 	for _, s := range steps {
 		args := append([]string(nil), s.Args...)
 		for i := 1; i < len(args); i++ {
-			if args[i-1] == "-o" && (args[i] == in || strings.HasPrefix(args[i], in+"/")) {
-				args[i] = to + strings.TrimPrefix(args[i], in)
+			if args[i-1] == "-o" {
+				args[i] = move(args[i])
 			}
 		}
 		s.Args = args
-		if s.OutDir == in || strings.HasPrefix(s.OutDir, in+"/") {
-			s.OutDir = to + strings.TrimPrefix(s.OutDir, in)
-		}
+		s.Dir = move(s.Dir)
+		s.OutDir = move(s.OutDir)
 		moved = append(moved, s)
 	}
 	return moved
@@ -197,17 +209,8 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 	if err := c.checkMounts(); err != nil {
 		return nil, false
 	}
-	if len(steps) == 1 {
-		// One step alone writes its output as it is (see RunAll): take
-		// off the name the runner puts before each line.
-		strip := []byte(steps[0].Name + ": ")
-		out, errOut := stdout, stderr // not the variables, which are reassigned below
-		o := &lineWriter{w: writerFunc(func(b []byte) (int, error) { return out.Write(bytes.TrimPrefix(b, strip)) })}
-		e := &lineWriter{w: writerFunc(func(b []byte) (int, error) { return errOut.Write(bytes.TrimPrefix(b, strip)) })}
-		defer o.flush()
-		defer e.flush()
-		stdout, stderr = o, e
-	}
+	stdout, stderr, flush := unlabelled(steps, stdout, stderr)
+	defer flush()
 	if c.warmReady != nil {
 		<-c.warmReady
 		if c.warmEarly {
@@ -239,6 +242,20 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 		}
 	}
 	return nil, false
+}
+
+// unlabelled returns the writers a runner's output for steps goes to: one
+// step alone writes its output as it is (see RunAll), so the name the
+// runner puts before each of its lines comes off. flush passes on a last
+// line without a newline.
+func unlabelled(steps []plan.Step, stdout, stderr io.Writer) (o, e io.Writer, flush func()) {
+	if len(steps) != 1 {
+		return stdout, stderr, func() {}
+	}
+	strip := []byte(steps[0].Name + ": ")
+	ow := &lineWriter{w: writerFunc(func(b []byte) (int, error) { return stdout.Write(bytes.TrimPrefix(b, strip)) })}
+	ew := &lineWriter{w: writerFunc(func(b []byte) (int, error) { return stderr.Write(bytes.TrimPrefix(b, strip)) })}
+	return ow, ew, func() { ow.flush(); ew.flush() }
 }
 
 // startWarmEarly starts the warm container in the background while the

@@ -90,9 +90,8 @@ func copyExecutor(ctx context.Context, x *engine.Container, p plan.Plan, temp bo
 	if p.Source.Epoch == 0 {
 		mtime = time.Unix(0, 0).UTC()
 	}
-	// A warm container bind-mounts the caller's directories, which is what
-	// the daemon cannot see here.
-	x.Warm = false
+	// x.Warm carries over: copy mode has warm containers of its own, which
+	// mount volumes rather than the caller's directories (engine.Copy).
 	return &engine.Copy{
 		C:          x,
 		Source:     p.Module.Dir,

@@ -23,6 +23,9 @@ type Writer struct {
 	cw    *countWriter
 	mtime time.Time
 	dirs  map[string]bool
+	// owner of what parents, Bytes and Tree add (see Owner).
+	uid, gid int
+	readOnly bool
 }
 
 // NewWriter starts a stream on w whose entries carry mtime.
@@ -41,6 +44,30 @@ func (w *Writer) Dir(name string, uid, gid int) error {
 	return w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755, Uid: uid, Gid: gid, ModTime: w.mtime, Format: tar.FormatPAX})
 }
 
+// Owner makes what Bytes and Tree add from now on, and the directories
+// they add, belong to uid:gid rather than root, with every write bit
+// cleared when readOnly. A warm copy-mode container keeps each build's
+// source owned by the build's user but read-only, so that the build
+// cannot change it by accident while the runner, as that user, can still
+// remove it once the build is done.
+func (w *Writer) Owner(uid, gid int, readOnly bool) {
+	w.uid, w.gid, w.readOnly = uid, gid, readOnly
+}
+
+// mode is m as the current owner setting wants it.
+func (w *Writer) mode(m int64) int64 {
+	if w.readOnly {
+		return m &^ 0o222
+	}
+	return m
+}
+
+func (w *Writer) header(h *tar.Header) error {
+	h.Uid, h.Gid, h.Mode = w.uid, w.gid, w.mode(h.Mode)
+	h.ModTime, h.Format = w.mtime, tar.FormatPAX
+	return w.tw.WriteHeader(h)
+}
+
 func (w *Writer) parents(name string) error {
 	var missing []string
 	for d := path.Dir(name); d != "." && d != "/" && !w.dirs[d]; d = path.Dir(d) {
@@ -49,19 +76,20 @@ func (w *Writer) parents(name string) error {
 	for i := len(missing) - 1; i >= 0; i-- {
 		d := missing[i]
 		w.dirs[d] = true
-		if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: w.mtime, Format: tar.FormatPAX}); err != nil {
+		if err := w.header(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Bytes adds a file holding data, owned by root.
+// Bytes adds a file holding data, owned by root unless Owner says
+// otherwise.
 func (w *Writer) Bytes(name string, data []byte, mode int64) error {
 	if err := w.parents(name); err != nil {
 		return err
 	}
-	if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: w.mtime, Format: tar.FormatPAX}); err != nil {
+	if err := w.header(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data))}); err != nil {
 		return err
 	}
 	_, err := w.tw.Write(data)
@@ -69,8 +97,9 @@ func (w *Writer) Bytes(name string, data []byte, mode int64) error {
 }
 
 // Tree adds files (slash-separated paths relative to dir, as source.Files
-// lists them) under prefix, owned by root: regular files with mode 0644, or
-// 0755 when the owner may execute them, symbolic links as they are. A
+// lists them) under prefix, owned by root unless Owner says otherwise:
+// regular files with mode 0644, or 0755 when the owner may execute them,
+// symbolic links as they are. A
 // listed file missing from the work tree (a tracked file deleted but not
 // committed) is left out, as a build in the tree would not see it either.
 // Anything else (a socket, a device) is refused.
@@ -94,7 +123,7 @@ func (w *Writer) Tree(prefix, dir string, files []string) error {
 			if err != nil {
 				return fmt.Errorf("source %s: %w", f, err)
 			}
-			if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: w.mtime, Format: tar.FormatPAX}); err != nil {
+			if err := w.header(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777}); err != nil {
 				return err
 			}
 		case fi.Mode().IsRegular():
@@ -118,7 +147,7 @@ func (w *Writer) file(name, host string, size, mode int64) error {
 		return err
 	}
 	defer f.Close()
-	if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: size, ModTime: w.mtime, Format: tar.FormatPAX}); err != nil {
+	if err := w.header(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: size}); err != nil {
 		return err
 	}
 	// A file that grew while it was read is cut at the size in the

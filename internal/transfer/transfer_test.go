@@ -88,64 +88,84 @@ func TestWriterNormalises(t *testing.T) {
 	os.Chtimes(filepath.Join(dir, "go.mod"), time.Now(), time.Unix(12345, 0))
 	files := []string{"cmd/x/main.go", "deleted.go", "gen.sh", "go.mod", "link"}
 
-	stream := func() []byte {
-		var buf bytes.Buffer
-		w := NewWriter(&buf, time.Unix(1700000000, 0))
-		if err := w.Dir("out", 1000, 1000); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Tree("src", dir, files); err != nil {
-			t.Fatal(err)
-		}
-		n, err := w.Close()
-		if err != nil || n != int64(buf.Len()) {
-			t.Fatalf("Close = %d, %v; wrote %d", n, err, buf.Len())
-		}
-		return buf.Bytes()
-	}
-	first := stream()
-	os.Chtimes(filepath.Join(dir, "go.mod"), time.Now(), time.Now())
-	if !bytes.Equal(first, stream()) {
-		t.Error("the stream changed with a file's modification time")
-	}
-
 	type entry struct {
 		mode     int64
 		uid, gid int
 		link     string
 	}
-	want := map[string]entry{
-		"out/":              {0o755, 1000, 1000, ""},
-		"src/":              {0o755, 0, 0, ""},
-		"src/cmd/":          {0o755, 0, 0, ""},
-		"src/cmd/x/":        {0o755, 0, 0, ""},
-		"src/cmd/x/main.go": {0o644, 0, 0, ""},
-		"src/gen.sh":        {0o755, 0, 0, ""},
-		"src/go.mod":        {0o644, 0, 0, ""},
-		"src/link":          {0o777, 0, 0, "go.mod"},
+	tests := []struct {
+		name  string
+		owner func(w *Writer)
+		want  map[string]entry
+	}{
+		{"root's, writable", func(*Writer) {}, map[string]entry{
+			"out/":              {0o755, 1000, 1000, ""},
+			"src/":              {0o755, 0, 0, ""},
+			"src/cmd/":          {0o755, 0, 0, ""},
+			"src/cmd/x/":        {0o755, 0, 0, ""},
+			"src/cmd/x/main.go": {0o644, 0, 0, ""},
+			"src/gen.sh":        {0o755, 0, 0, ""},
+			"src/go.mod":        {0o644, 0, 0, ""},
+			"src/link":          {0o777, 0, 0, "go.mod"},
+		}},
+		{"the user's, read-only", func(w *Writer) { w.Owner(1000, 1001, true) }, map[string]entry{
+			"out/":              {0o755, 1000, 1000, ""},
+			"src/":              {0o555, 1000, 1001, ""},
+			"src/cmd/":          {0o555, 1000, 1001, ""},
+			"src/cmd/x/":        {0o555, 1000, 1001, ""},
+			"src/cmd/x/main.go": {0o444, 1000, 1001, ""},
+			"src/gen.sh":        {0o555, 1000, 1001, ""},
+			"src/go.mod":        {0o444, 1000, 1001, ""},
+			"src/link":          {0o555, 1000, 1001, "go.mod"},
+		}},
 	}
-	tr := tar.NewReader(bytes.NewReader(first))
-	got := map[string]entry{}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !h.ModTime.Equal(time.Unix(1700000000, 0)) {
-			t.Errorf("%s: mtime %v", h.Name, h.ModTime)
-		}
-		got[h.Name] = entry{h.Mode, h.Uid, h.Gid, h.Linkname}
-	}
-	for name, w := range want {
-		if got[name] != w {
-			t.Errorf("%s: got %+v, want %+v", name, got[name], w)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("entries %v, want %d", got, len(want))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stream := func() []byte {
+				var buf bytes.Buffer
+				w := NewWriter(&buf, time.Unix(1700000000, 0))
+				if err := w.Dir("out", 1000, 1000); err != nil {
+					t.Fatal(err)
+				}
+				tt.owner(w)
+				if err := w.Tree("src", dir, files); err != nil {
+					t.Fatal(err)
+				}
+				n, err := w.Close()
+				if err != nil || n != int64(buf.Len()) {
+					t.Fatalf("Close = %d, %v; wrote %d", n, err, buf.Len())
+				}
+				return buf.Bytes()
+			}
+			first := stream()
+			os.Chtimes(filepath.Join(dir, "go.mod"), time.Now(), time.Now())
+			if !bytes.Equal(first, stream()) {
+				t.Error("the stream changed with a file's modification time")
+			}
+			tr := tar.NewReader(bytes.NewReader(first))
+			got := map[string]entry{}
+			for {
+				h, err := tr.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !h.ModTime.Equal(time.Unix(1700000000, 0)) {
+					t.Errorf("%s: mtime %v", h.Name, h.ModTime)
+				}
+				got[h.Name] = entry{h.Mode, h.Uid, h.Gid, h.Linkname}
+			}
+			for name, w := range tt.want {
+				if got[name] != w {
+					t.Errorf("%s: got %+v, want %+v", name, got[name], w)
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Errorf("entries %v, want %d", got, len(tt.want))
+			}
+		})
 	}
 }
 

@@ -10,7 +10,7 @@
 //
 // Usage:
 //
-//	runner [-warm] [-check DIR=DEV:INO]... JOB...
+//	runner [-warm] [-check DIR=DEV:INO]... [-build DIR] JOB...
 //	runner -install
 //	runner -idle SECONDS
 //
@@ -42,6 +42,18 @@
 // since then is another directory. When any check fails the runner runs no
 // job, writes "smol-runner: stale mount DIR" to stdout and exits 3.
 //
+// Warm copy-mode containers: where the daemon cannot see the caller's files,
+// smol sends each build's source into a directory of its own in the warm
+// container, named UNIXTIME-ANYTHING (when smol sent it), and fetches the
+// outputs from it after the runner ends. -build names that directory. Before
+// its jobs, the runner removes the other directories beside it whose runner
+// ended more than a minute ago (smol fetches the outputs straight after) or
+// that were sent more than a day ago (a smol that died between sending and
+// fetching); when its jobs end it marks its own directory as ended (a file
+// .ended in it). The runner runs as the build's user, who owns those
+// directories though their files are read-only, so it makes them writable
+// before removing them.
+//
 // Stopping: on SIGINT or SIGTERM (the engine forwards Ctrl-C to the
 // container's first process, which the runner is when started directly), and
 // also when it reads a line "stop" on its standard input (the caller runs the
@@ -65,6 +77,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -78,6 +91,17 @@ const exitStale = 3
 
 // heartbeat is how often a -warm runner marks its container as in use.
 const heartbeat = 5 * time.Second
+
+// How long a -build directory stays beside a new one: after its runner
+// ended (the outputs are fetched by then), or, when it never ended, after
+// it was sent.
+const (
+	keepEnded = time.Minute
+	keepSent  = 24 * time.Hour
+)
+
+// endedFile marks a -build directory whose runner has ended.
+const endedFile = ".ended"
 
 type job struct {
 	Name string
@@ -114,6 +138,9 @@ func main() {
 		os.Stdout.WriteString("smol-runner: stale mount " + dir + "\n")
 		os.Exit(exitStale)
 	}
+	if o.build != "" {
+		pruneBuilds(o.build, time.Now())
+	}
 	if o.warm {
 		stamp := stampFile()
 		touch(stamp)
@@ -142,6 +169,9 @@ func main() {
 		}
 	}()
 	ok := runAll(ctx, o.jobs, runtime.NumCPU(), &syncWriter{w: os.Stdout}, &syncWriter{w: os.Stderr})
+	if o.build != "" {
+		touch(filepath.Join(o.build, endedFile))
+	}
 	if !o.warm {
 		install()
 	}
@@ -157,6 +187,7 @@ func main() {
 type options struct {
 	warm   bool
 	checks []check
+	build  string
 	jobs   []job
 }
 
@@ -166,7 +197,7 @@ type check struct {
 	dev, ino uint64
 }
 
-// parseOptions reads -warm and -check options, then the jobs.
+// parseOptions reads -warm, -check and -build options, then the jobs.
 func parseOptions(args []string) (options, error) {
 	var o options
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
@@ -183,6 +214,12 @@ func parseOptions(args []string) (options, error) {
 				return o, err
 			}
 			o.checks = append(o.checks, c)
+			args = args[2:]
+		case "-build":
+			if len(args) < 2 || !filepath.IsAbs(args[1]) {
+				return o, errors.New("-build wants an absolute directory")
+			}
+			o.build = filepath.Clean(args[1])
 			args = args[2:]
 		default:
 			return o, errors.New("unknown option " + strconv.Quote(args[0]))
@@ -218,10 +255,65 @@ func staleMount(checks []check) string {
 	return ""
 }
 
-// stampFile is the file whose modification time says when a build last used
-// this container. It is in the container's own file system, so the builds
-// of every warm container keep separate times.
-func stampFile() string { return os.TempDir() + "/smol-warm-used" }
+// pruneBuilds removes the build directories beside build that are done
+// with (see keepEnded and keepSent) as of now. It is best effort: what it
+// cannot remove now, a later build tries again.
+func pruneBuilds(build string, now time.Time) {
+	root := filepath.Dir(build)
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		dir := filepath.Join(root, e.Name())
+		if dir == build || !e.IsDir() {
+			continue
+		}
+		sent, ok := sentAt(e.Name())
+		if !ok {
+			continue // not a build directory
+		}
+		fi, err := os.Stat(filepath.Join(dir, endedFile))
+		if (err == nil && now.Sub(fi.ModTime()) > keepEnded) || now.Sub(sent) > keepSent {
+			removeTree(dir)
+		}
+	}
+}
+
+// sentAt reads the time a build directory's name starts with.
+func sentAt(name string) (time.Time, bool) {
+	secs, _, ok := strings.Cut(name, "-")
+	n, err := strconv.ParseInt(secs, 10, 64)
+	if !ok || err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(n, 0), true
+}
+
+// removeTree removes dir, first giving its owner write permission on every
+// directory in it, which the read-only source lacks.
+func removeTree(dir string) {
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	os.RemoveAll(dir)
+}
+
+// stampPrefix starts the names of the files whose modification times say
+// when a build last used this container: one per user, since a user cannot
+// set the time of another's file, and a warm copy-mode container's first
+// process runs as root while its builds run as the caller. They are in the
+// container's own file system, so the builds of every warm container keep
+// separate times.
+const stampPrefix = "smol-warm-used-"
+
+// stampFile is this user's stamp file.
+func stampFile() string {
+	return filepath.Join(os.TempDir(), stampPrefix+strconv.Itoa(os.Getuid()))
+}
 
 func touch(name string) {
 	now := time.Now()
@@ -232,14 +324,14 @@ func touch(name string) {
 	}
 }
 
-// idle waits until stamp has not been touched for d, checking every poll,
-// or until ctx ends. It touches stamp first, so a container that no build
-// ever uses still lives for d.
+// idle waits until no stamp file beside stamp has been touched for d,
+// checking every poll, or until ctx ends. It touches stamp first, so a
+// container that no build ever uses still lives for d.
 func idle(ctx context.Context, stamp string, d, poll time.Duration) {
 	touch(stamp)
+	pattern := filepath.Join(filepath.Dir(stamp), stampPrefix+"*")
 	for {
-		fi, err := os.Stat(stamp)
-		if err != nil || time.Since(fi.ModTime()) >= d {
+		if time.Since(lastUse(pattern)) >= d {
 			return
 		}
 		select {
@@ -248,6 +340,18 @@ func idle(ctx context.Context, stamp string, d, poll time.Duration) {
 		case <-time.After(poll):
 		}
 	}
+}
+
+// lastUse is the newest modification time of the files matching pattern.
+func lastUse(pattern string) time.Time {
+	var last time.Time
+	names, _ := filepath.Glob(pattern)
+	for _, n := range names {
+		if fi, err := os.Stat(n); err == nil && fi.ModTime().After(last) {
+			last = fi.ModTime()
+		}
+	}
+	return last
 }
 
 func parse(args []string) ([]job, error) {

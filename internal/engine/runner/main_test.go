@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -191,6 +192,7 @@ func TestParseOptions(t *testing.T) {
 		args   []string
 		warm   bool
 		checks []check
+		build  string
 		err    string
 	}{
 		{args: []string{job}},
@@ -199,6 +201,9 @@ func TestParseOptions(t *testing.T) {
 		{args: []string{"-check", "/src=12", job}, err: "want DIR=DEV:INO"},
 		{args: []string{"-check", "=1:2", job}, err: "want DIR=DEV:INO"},
 		{args: []string{"-check"}, err: "-check wants"},
+		{args: []string{"-warm", "-build", "/smol/builds/17-x/", job}, warm: true, build: "/smol/builds/17-x"},
+		{args: []string{"-build", "builds/17-x", job}, err: "-build wants an absolute"},
+		{args: []string{"-build"}, err: "-build wants"},
 		{args: []string{"-fast", job}, err: "unknown option"},
 		{args: []string{"-warm"}, err: "no jobs"},
 	}
@@ -214,10 +219,55 @@ func TestParseOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.warm != tt.warm || !slices.Equal(o.checks, tt.checks) || len(o.jobs) != 1 {
-				t.Errorf("got warm %v checks %v jobs %d, want %v %v 1", o.warm, o.checks, len(o.jobs), tt.warm, tt.checks)
+			if o.warm != tt.warm || !slices.Equal(o.checks, tt.checks) || o.build != tt.build || len(o.jobs) != 1 {
+				t.Errorf("got warm %v checks %v build %q jobs %d, want %v %v %q 1", o.warm, o.checks, o.build, len(o.jobs), tt.warm, tt.checks, tt.build)
 			}
 		})
+	}
+}
+
+// TestPruneBuilds lays out the build directories of a warm copy-mode
+// container and checks which ones a new build removes: only those whose
+// outputs were surely fetched, or whose smol surely died.
+func TestPruneBuilds(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	root := t.TempDir()
+	dir := func(sent time.Time, rest string, ended time.Duration) string {
+		d := filepath.Join(root, strconv.FormatInt(sent.Unix(), 10)+"-"+rest)
+		src := filepath.Join(d, "src")
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(src, "go.mod"), []byte("module x\n"), 0o444)
+		os.Chmod(src, 0o555) // as the source arrives: read-only
+		if ended >= 0 {
+			e := filepath.Join(d, endedFile)
+			os.WriteFile(e, nil, 0o644)
+			os.Chtimes(e, now.Add(-ended), now.Add(-ended))
+		}
+		return d
+	}
+	const never = -1
+	this := dir(now, "smol-1-1", never)
+	tests := []struct {
+		name string
+		dir  string
+		kept bool
+	}{
+		{"this build", this, true},
+		{"ended two minutes ago", dir(now.Add(-3*time.Minute), "smol-2-1", 2*time.Minute), false},
+		{"ended ten seconds ago: its outputs may be on their way", dir(now.Add(-time.Minute), "smol-3-1", 10*time.Second), true},
+		{"running, sent an hour ago", dir(now.Add(-time.Hour), "smol-4-1", never), true},
+		{"never ended, sent two days ago", dir(now.Add(-48*time.Hour), "smol-5-1", never), false},
+		{"not a build directory", filepath.Join(root, "runner-cache"), true},
+	}
+	os.MkdirAll(filepath.Join(root, "runner-cache"), 0o755)
+	pruneBuilds(this, now)
+	for _, tt := range tests {
+		_, err := os.Stat(tt.dir)
+		if kept := err == nil; kept != tt.kept {
+			t.Errorf("%s: kept %v, want %v", tt.name, kept, tt.kept)
+		}
 	}
 }
 
@@ -252,20 +302,28 @@ func TestStaleMount(t *testing.T) {
 	}
 }
 
-// TestIdle: the idle loop ends once the stamp is older than the limit, and
-// a touch in the meantime keeps it going.
+// TestIdle: the idle loop ends once every stamp is older than the limit,
+// and a touch of its own stamp or another user's in the meantime keeps it
+// going.
 func TestIdle(t *testing.T) {
-	stamp := filepath.Join(t.TempDir(), "used")
-	done := make(chan struct{})
-	start := time.Now()
-	go func() {
-		idle(context.Background(), stamp, 300*time.Millisecond, 20*time.Millisecond)
-		close(done)
-	}()
-	time.Sleep(200 * time.Millisecond)
-	touch(stamp)
-	<-done
-	if el := time.Since(start); el < 480*time.Millisecond {
-		t.Errorf("idle ended after %v, before the touch at 200ms plus the 300ms limit", el)
+	for _, other := range []bool{false, true} {
+		dir := t.TempDir()
+		stamp := filepath.Join(dir, stampPrefix+"0")
+		touched := stamp
+		if other {
+			touched = filepath.Join(dir, stampPrefix+"1000")
+		}
+		done := make(chan struct{})
+		start := time.Now()
+		go func() {
+			idle(context.Background(), stamp, 300*time.Millisecond, 20*time.Millisecond)
+			close(done)
+		}()
+		time.Sleep(200 * time.Millisecond)
+		touch(touched)
+		<-done
+		if el := time.Since(start); el < 480*time.Millisecond {
+			t.Errorf("touching %s: idle ended after %v, before the touch at 200ms plus the 300ms limit", filepath.Base(touched), el)
+		}
 	}
 }

@@ -1,0 +1,260 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/plan"
+	"github.com/gohttp-smol/gohttp-smol/internal/transfer"
+)
+
+// Copy mode has warm builder containers too (see warm.go for mount mode).
+// Where the daemon cannot see the caller's files, a fresh container per
+// build costs more than in mount mode: besides the container start, the run
+// volumes, the container that streams through them, and their removal. A
+// warm copy-mode container mounts the cache volumes and an anonymous volume
+// of its own at warmCopyRoot, which holds the runner (sent when the
+// container is made) and one directory per build under builds/: each build
+// sends its source there with one cp, runs its compile with one exec, and
+// fetches its outputs with one cp. The runner removes the directories of
+// earlier builds (its -build option), and the anonymous volume goes with
+// the container.
+//
+// The source is not a read-only mount here: a cp into a running container
+// cannot write where it is mounted read-only. It arrives owned by the
+// build's user with every write bit cleared instead, so the build cannot
+// change it by accident, and the runner, as that user, can remove it later.
+// Like mount mode's warm containers, these have no network, run the same
+// image, user, caches and environment as a fresh container, and serve smol
+// build's compile steps only; the outputs are the same bytes (cmd/smol's
+// copy-mode test checks them against mount mode's).
+//
+// A build whose dependency step has sent the source to this run's volumes
+// already runs its compile steps in fresh containers on those volumes:
+// sending the source twice would cost more than the container start saved.
+
+// warmCopyRoot is where a warm copy-mode container keeps its runner and the
+// builds' directories.
+const warmCopyRoot = "/smol"
+
+// warmCopyStart is the command that makes the warm copy-mode container, less
+// its name: what warmCopyName hashes. It is created, not run, so that the
+// runner can be copied in before it starts.
+func (c *Copy) warmCopyStart() []string {
+	x := c.C
+	in := plan.ContainerLayout
+	v := c.caches()
+	// No --user: its first process, which only waits, runs as the image's
+	// user; builds run as the caller by exec --user. With a user set,
+	// docker cp --archive gives everything it copies in to that user,
+	// looked up by name on the daemon's host, rather than keeping the
+	// stream's owners.
+	argv := []string{x.Bin, "create", "--rm",
+		"--label", WarmLabel + "=1",
+		"--pull=never", "--network=none",
+	}
+	argv = append(argv, tmpfs...)
+	if x.Kind == "podman" {
+		argv = append(argv, "--ulimit", "nofile="+x.NoFile, "--ulimit", "nproc=4096:4096")
+		if x.Rootless {
+			argv = append(argv, "--userns=keep-id")
+		}
+	}
+	argv = append(argv,
+		"-v", v[0]+":"+in.GoCache,
+		"-v", v[1]+":"+in.ModCache,
+		"-v", v[2]+":"+in.Home,
+		"-v", warmCopyRoot,
+	)
+	return append(argv, x.Image, path.Join(warmCopyRoot, "runner"), "-idle", strconv.Itoa(int(WarmIdle/time.Second)))
+}
+
+// warmCopyName is the name of the warm copy-mode container for c's setup.
+func (c *Copy) warmCopyName() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q\n", c.warmCopyStart())
+	return "smol-warm-" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// warmCopyCreateCommand is warmCopyStart with the container's name.
+func (c *Copy) warmCopyCreateCommand() []string {
+	argv := c.warmCopyStart()
+	return append(argv[:3:3], append([]string{"--name", c.warmCopyName()}, argv[3:]...)...)
+}
+
+// warmCopyUsable reports whether steps may run in the warm copy-mode
+// container: compile steps of a build that asked for warm containers and
+// has not sent its source to this run's volumes, once the runner is built
+// on this host (it is sent from here).
+func (c *Copy) warmCopyUsable(ctx context.Context, steps []plan.Step) bool {
+	if !c.C.Warm || c.sent || len(steps) == 0 {
+		return false
+	}
+	for _, s := range steps {
+		if s.Network || s.Interactive || s.OutDir == "" {
+			return false
+		}
+	}
+	return c.C.buildRunnerOnHost(ctx)
+}
+
+// buildDir is this build's directory in the warm copy-mode container: named
+// by when it was sent, which the runner reads (see its -build).
+func (c *Copy) buildDir(now time.Time) string {
+	return path.Join(warmCopyRoot, "builds", strconv.FormatInt(now.Unix(), 10)+"-"+c.prefix())
+}
+
+// warmCopyExecCommand is the exec line that runs steps in the warm
+// copy-mode container, in build directory dir.
+func (c *Copy) warmCopyExecCommand(steps []plan.Step, dir string) []string {
+	in := plan.ContainerLayout
+	moved := relocate(relocate(steps, in.Src, path.Join(dir, "src")), in.Out, path.Join(dir, "out"))
+	g := c.C.group(moved)
+	argv := []string{c.C.Bin, "exec", "--interactive", "--user", fmt.Sprintf("%d:%d", c.C.UID, c.C.GID), "-w", warmCopyRoot}
+	for _, kv := range g.Env {
+		argv = append(argv, "-e", kv)
+	}
+	argv = append(argv, c.warmCopyName(), path.Join(warmCopyRoot, "runner"), "-warm", "-build", dir)
+	// g.Args is the runner's path and the jobs: the runner is built.
+	return append(argv, g.Args[1:]...)
+}
+
+// warmCopyCommands is what --dry-run prints for steps run in the warm
+// copy-mode container.
+func (c *Copy) warmCopyCommands(steps []plan.Step) []Line {
+	var names []string
+	for _, s := range steps {
+		names = append(names, s.Name)
+	}
+	dir := c.buildDir(time.Now())
+	name := c.warmCopyName()
+	return []Line{
+		{Comment: "unless it is running already: the warm copy-mode builder container, started once the runner (" + runnerBin() + ") is copied into it: " + c.C.Bin + " cp -a - " + name + ":" + warmCopyRoot + "; " + c.C.Bin + " start " + name + " (it exits after " + WarmIdle.String() + " without a build; SMOL_WARM=0 or --warm=false: none)", Argv: c.warmCopyCreateCommand()},
+		{Comment: strings.Join(names, ", ") + " (in the warm copy-mode builder container; the source goes in first as a tar stream: " + c.C.Bin + " cp -a - " + name + ":" + path.Dir(dir) + ", and the outputs come back after: " + c.C.Bin + " cp " + name + ":" + dir + "/out -)", Argv: c.warmCopyExecCommand(steps, dir)},
+	}
+}
+
+// runWarmCopy runs steps in the warm copy-mode container, making it when it
+// is not running. ok is false when it could not, having built nothing: the
+// caller then runs the steps in fresh containers.
+func (c *Copy) runWarmCopy(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) (res []Result, ok bool) {
+	stdout, stderr, flush := unlabelled(steps, stdout, stderr)
+	defer flush()
+	dir := c.buildDir(time.Now())
+	for attempt := 0; attempt < 2; attempt++ {
+		if attempt > 0 {
+			if !c.startWarmCopy(ctx) {
+				return nil, false
+			}
+			fmt.Fprintf(stderr, "smol: started warm copy-mode builder container %s for the next builds (it exits after %s without one; smol clean removes it)\n", c.warmCopyName(), WarmIdle)
+		}
+		if err := c.sendBuild(ctx, dir); err != nil {
+			if ctx.Err() != nil {
+				return cancelled(steps, ctx.Err()), true
+			}
+			continue // the container is not there: make it
+		}
+		res, d := c.C.runRunner(ctx, c.warmCopyExecCommand(steps, dir), "", steps, stdout, stderr, true)
+		if len(d.results) == 0 && ctx.Err() == nil {
+			if !notRunning(d.other.String()) {
+				return nil, false
+			}
+			continue // it exited between the cp and the exec
+		}
+		d.showHeld()
+		for _, r := range res {
+			if r.Err != nil {
+				return res, true
+			}
+		}
+		if err := c.fetchFrom(ctx, c.warmCopyName(), dir+"/out"); err != nil {
+			for i := range res {
+				res[i].Err = err
+			}
+		}
+		return res, true
+	}
+	return nil, false
+}
+
+// cancelled is the result of steps that a cancelled ctx stopped before they
+// ran.
+func cancelled(steps []plan.Step, err error) []Result {
+	res := make([]Result, len(steps))
+	for i := range res {
+		res[i].Err = err
+	}
+	return res
+}
+
+// sendBuild sends the source into build directory dir of the warm copy-mode
+// container, with an empty output directory beside it.
+func (c *Copy) sendBuild(ctx context.Context, dir string) error {
+	t0 := time.Now()
+	name := path.Base(dir)
+	n, err := c.send(ctx, c.warmCopyName()+":"+path.Dir(dir), func(tw *transfer.Writer) error {
+		for _, d := range []string{name, name + "/out"} {
+			if err := tw.Dir(d, c.C.UID, c.C.GID); err != nil {
+				return err
+			}
+		}
+		tw.Owner(c.C.UID, c.C.GID, true)
+		return tw.Tree(name+"/src", c.Source, c.Files)
+	})
+	if err != nil {
+		return err
+	}
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, "smol: %-22s %6.1fs  %d files, %s in (copy mode, warm container)\n", "source in", time.Since(t0).Seconds(), len(c.Files), sizeOf(n))
+	}
+	return nil
+}
+
+// startWarmCopy makes the warm copy-mode container with the cache volumes,
+// copies the runner into it and starts it. Another smol starting the same
+// container at the same time counts as success.
+func (c *Copy) startWarmCopy(ctx context.Context) bool {
+	for _, v := range c.caches() {
+		if c.volume(ctx, v, c.cacheLabels(), false) != nil {
+			return false
+		}
+	}
+	name := c.warmCopyName()
+	create := c.warmCopyCreateCommand()
+	var errBuf bytes.Buffer
+	cmd := exec.CommandContext(ctx, create[0], create[1:]...)
+	cmd.Stderr = &errBuf
+	if err := cmd.Run(); err != nil {
+		msg := strings.ToLower(errBuf.String())
+		return strings.Contains(msg, "already in use") || strings.Contains(msg, "conflict")
+	}
+	runner, err := os.ReadFile(filepath.Join(runnerDir(c.C.Host, filepath.Join), runnerBin()))
+	if err == nil {
+		_, err = c.send(ctx, name+":"+warmCopyRoot, func(tw *transfer.Writer) error {
+			tw.Owner(c.C.UID, c.C.GID, false)
+			if err := tw.Bytes("runner", runner, 0o755); err != nil {
+				return err
+			}
+			return tw.Dir("builds", c.C.UID, c.C.GID)
+		})
+	}
+	if err == nil {
+		_, err = Output(exec.CommandContext(ctx, c.C.Bin, "start", name), nil)
+	}
+	if err != nil {
+		c.C.removeWithVolumes(name)
+		return false
+	}
+	return true
+}
