@@ -119,10 +119,20 @@ func benchTransfer(ctx context.Context, cfg config, r *runner, say func(string, 
 		return append(append(a, extra...), cfg.pkg)
 	}
 	// Copy mode's caches are the daemon's volumes for this Go version and
-	// uid: a cold copy-mode build starts by removing them.
+	// uid: a cold copy-mode build starts by removing them, and the warm
+	// copy-mode container that mounts them.
 	vols := engine.CacheVolumes(pin, os.Getuid())
 	dropVolumes := func() error {
-		_, err := r.output(ctx, "", append([]string{"docker", "volume", "rm", "--force"}, vols[:]...)...)
+		ids, err := r.output(ctx, "", "docker", "ps", "--all", "--quiet", "--filter", "label="+engine.WarmLabel+"=1", "--filter", "volume="+vols[0])
+		if err != nil {
+			return err
+		}
+		if ids = strings.TrimSpace(ids); ids != "" {
+			if _, err := r.output(ctx, "", append([]string{"docker", "rm", "--force", "--volumes"}, strings.Fields(ids)...)...); err != nil {
+				return err
+			}
+		}
+		_, err = r.output(ctx, "", append([]string{"docker", "volume", "rm", "--force"}, vols[:]...)...)
 		return err
 	}
 	sums := func() (string, error) {

@@ -124,19 +124,7 @@ func (c *Container) command(s plan.Step, mounts []string) []string {
 	for _, l := range c.Labels {
 		argv = append(argv, "--label", l)
 	}
-	if c.Kind == "podman" {
-		// Podman asks the runtime for its own default rlimits, which a
-		// sandboxed or locked-down host may not grant ("error setting rlimit
-		// type 7"). The caller's own open-file limit always fits, and a go
-		// build needs nowhere near 4096 processes.
-		argv = append(argv, "--ulimit", "nofile="+c.NoFile, "--ulimit", "nproc=4096:4096")
-	}
-	if c.Kind == "podman" && c.Rootless {
-		// Rootless podman maps the caller to root in the container; keep-id
-		// maps it to itself, so --user and file ownership mean the same as
-		// with docker.
-		argv = append(argv, "--userns=keep-id")
-	}
+	argv = append(argv, c.podmanOptions()...)
 	if s.Interactive {
 		argv = append(argv, "--interactive")
 		if isTerminal(os.Stdin) {
@@ -245,6 +233,26 @@ func (c *Container) Pull(ctx context.Context, ref string, stderr io.Writer) erro
 // ExplainDaemon turns the CLI's complaint about a missing daemon, in msg,
 // into an error that says what to do, or returns nil.
 func ExplainDaemon(kind, msg string) error { return explainDaemon(kind, msg) }
+
+// podmanOptions are the options every container podman runs for smol
+// needs; none for docker.
+func (c *Container) podmanOptions() []string {
+	if c.Kind != "podman" {
+		return nil
+	}
+	// Podman asks the runtime for its own default rlimits, which a
+	// sandboxed or locked-down host may not grant ("error setting rlimit
+	// type 7"). The caller's own open-file limit always fits, and a go
+	// build needs nowhere near 4096 processes.
+	opts := []string{"--ulimit", "nofile=" + c.NoFile, "--ulimit", "nproc=4096:4096"}
+	if c.Rootless {
+		// Rootless podman maps the caller to root in the container;
+		// keep-id maps it to itself, so --user and file ownership mean
+		// the same as with docker.
+		opts = append(opts, "--userns=keep-id")
+	}
+	return opts
+}
 
 // removeWithVolumes removes container name and its anonymous volumes.
 func (c *Container) removeWithVolumes(name string) {

@@ -90,12 +90,7 @@ func (c *Container) warmStart() []string {
 		"--pull=never", "--network=none",
 	}
 	argv = append(argv, tmpfs...)
-	if c.Kind == "podman" {
-		argv = append(argv, "--ulimit", "nofile="+c.NoFile, "--ulimit", "nproc=4096:4096")
-		if c.Rootless {
-			argv = append(argv, "--userns=keep-id")
-		}
-	}
+	argv = append(argv, c.podmanOptions()...)
 	for _, m := range c.warmMounts() {
 		v := m.host + ":" + m.dir
 		if m.ro {

@@ -65,12 +65,7 @@ func (c *Copy) warmCopyStart() []string {
 		"--pull=never", "--network=none",
 	}
 	argv = append(argv, tmpfs...)
-	if x.Kind == "podman" {
-		argv = append(argv, "--ulimit", "nofile="+x.NoFile, "--ulimit", "nproc=4096:4096")
-		if x.Rootless {
-			argv = append(argv, "--userns=keep-id")
-		}
-	}
+	argv = append(argv, x.podmanOptions()...)
 	argv = append(argv,
 		"-v", v[0]+":"+in.GoCache,
 		"-v", v[1]+":"+in.ModCache,
