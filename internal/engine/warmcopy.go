@@ -75,10 +75,12 @@ func (c *Copy) warmCopyStart() []string {
 	return append(argv, x.Image, path.Join(warmCopyRoot, "runner"), "-idle", strconv.Itoa(int(WarmIdle/time.Second)))
 }
 
-// warmCopyName is the name of the warm copy-mode container for c's setup.
+// warmCopyName is the name of the warm copy-mode container for c's setup
+// and this smol's runner (its source's digest, as in runnerDir), so that a
+// container holding another smol's runner is never used.
 func (c *Copy) warmCopyName() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%q\n", c.warmCopyStart())
+	fmt.Fprintf(h, "%q\n%s\n", c.warmCopyStart(), path.Base(runnerDir(plan.ContainerLayout, path.Join)))
 	return "smol-warm-" + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
