@@ -213,7 +213,7 @@ func (c *Copy) sendBuild(ctx context.Context, dir string) error {
 		return err
 	}
 	if c.Log != nil {
-		fmt.Fprintf(c.Log, "smol: %-22s %6.1fs  %d files, %s in (copy mode, warm container)\n", "source in", time.Since(t0).Seconds(), len(c.Files), sizeOf(n))
+		fmt.Fprintf(c.Log, "smol: %-22s %6.1fs  %d files, %s in (copy mode, warm container %s)\n", "source in", time.Since(t0).Seconds(), len(c.Files), sizeOf(n), c.warmCopyName())
 	}
 	return nil
 }
