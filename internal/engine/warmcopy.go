@@ -27,9 +27,10 @@ import (
 // of its own at warmCopyRoot, which holds the runner (sent when the
 // container is made) and one directory per build under builds/: each build
 // sends its source there with one cp, runs its compile with one exec, and
-// fetches its outputs with one cp. The runner removes the directories of
-// earlier builds (its -build option), and the anonymous volume goes with
-// the container.
+// fetches its outputs with one cp. The runner compiles every build's source
+// in one place, builds/src, one build at a time (the go command's cache
+// knows the directory), removes the directories of earlier builds (its
+// -build option), and the anonymous volume goes with the container.
 //
 // The source is not a read-only mount here: a cp into a running container
 // cannot write where it is mounted read-only. It arrives owned by the
@@ -116,7 +117,8 @@ func (c *Copy) buildDir(now time.Time) string {
 // copy-mode container, in build directory dir.
 func (c *Copy) warmCopyExecCommand(steps []plan.Step, dir string) []string {
 	in := plan.ContainerLayout
-	moved := relocate(relocate(steps, in.Src, path.Join(dir, "src")), in.Out, path.Join(dir, "out"))
+	// The runner moves dir/src to src beside dir for the jobs (its -build).
+	moved := relocate(relocate(steps, in.Src, path.Join(path.Dir(dir), "src")), in.Out, path.Join(dir, "out"))
 	g := c.C.group(moved)
 	argv := []string{c.C.Bin, "exec", "--interactive", "--user", fmt.Sprintf("%d:%d", c.C.UID, c.C.GID), "-w", warmCopyRoot}
 	for _, kv := range g.Env {

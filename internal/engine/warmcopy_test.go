@@ -43,7 +43,7 @@ func TestWarmCopyCommands(t *testing.T) {
 	if i < 0 || !slices.Equal(argv[i+1:i+5], []string{"/smol/runner", "-warm", "-build", dir}) {
 		t.Fatalf("exec command does not run the runner with -warm -build %s in %s: %s", dir, c.warmCopyName(), exe)
 	}
-	for _, want := range []string{`"dir":"` + dir + `/src"`, `"-o","` + dir + `/out/linux_amd64/"`} {
+	for _, want := range []string{`"dir":"/smol/builds/src"`, `"-o","` + dir + `/out/linux_amd64/"`} {
 		if !strings.Contains(exe, want) {
 			t.Errorf("exec command lacks %s: %s", want, exe)
 		}

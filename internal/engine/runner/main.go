@@ -49,8 +49,10 @@
 // its jobs, the runner removes the other directories beside it whose runner
 // ended more than a minute ago (smol fetches the outputs straight after) or
 // that were sent more than a day ago (a smol that died between sending and
-// fetching); when its jobs end it marks its own directory as ended (a file
-// .ended in it). The runner runs as the build's user, who owns those
+// fetching). Then it waits until no other build of the container compiles,
+// moves DIR/src to src beside DIR, where every build compiles (see
+// claimSource), runs the jobs, moves it back, and marks its own directory
+// as ended (a file .ended in it). The runner runs as the build's user, who owns those
 // directories though their files are read-only, so it makes them writable
 // before removing them.
 //
@@ -168,8 +170,20 @@ func main() {
 			stop()
 		}
 	}()
+	release := func() {}
+	if o.build != "" {
+		var err error
+		if release, err = claimSource(ctx, o.build); err != nil {
+			if ctx.Err() != nil {
+				os.Exit(130)
+			}
+			os.Stderr.WriteString("smol-runner: " + err.Error() + "\n")
+			os.Exit(2)
+		}
+	}
 	ok := runAll(ctx, o.jobs, runtime.NumCPU(), &syncWriter{w: os.Stdout}, &syncWriter{w: os.Stderr})
 	if o.build != "" {
+		release()
 		touch(filepath.Join(o.build, endedFile))
 	}
 	if !o.warm {
@@ -279,6 +293,50 @@ func pruneBuilds(build string, now time.Time) {
 		}
 	}
 }
+
+// claimSource moves the source of build (build/src) to the one place every
+// build of the container compiles in, sourceDir(build), once no other
+// build holds it, and returns the function that moves it back and lets the
+// next build have it. The place is fixed because the go command keys some
+// of its build cache by the module's directory, -trimpath or not (the link
+// of a command and the index of the module's packages): from a new
+// directory every build would link again.
+func claimSource(ctx context.Context, build string) (release func(), err error) {
+	root := filepath.Dir(build)
+	lock, err := os.OpenFile(filepath.Join(root, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			lock.Close()
+			return nil, errors.New("lock " + lock.Name() + ": " + err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			lock.Close()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	src, own := sourceDir(build), filepath.Join(build, "src")
+	removeTree(src) // left by a runner that died holding it
+	if err := os.Rename(own, src); err != nil {
+		lock.Close() // and with it the lock
+		return nil, err
+	}
+	return func() {
+		os.Rename(src, own)
+		lock.Close()
+	}, nil
+}
+
+// sourceDir is where the builds beside build compile: src in their parent.
+func sourceDir(build string) string { return filepath.Join(filepath.Dir(build), "src") }
 
 // sentAt reads the time a build directory's name starts with.
 func sentAt(name string) (time.Time, bool) {

@@ -271,6 +271,57 @@ func TestPruneBuilds(t *testing.T) {
 	}
 }
 
+// TestClaimSource: a build's source is moved to the one place builds
+// compile in and back, and a second build waits until the first lets go,
+// or until it is stopped.
+func TestClaimSource(t *testing.T) {
+	root := t.TempDir()
+	a, b := filepath.Join(root, "1-a"), filepath.Join(root, "2-b")
+	for _, d := range []string{a, b} {
+		os.MkdirAll(filepath.Join(d, "src"), 0o755)
+		os.WriteFile(filepath.Join(d, "src", "go.mod"), []byte("module "+filepath.Base(d)+"\n"), 0o444)
+	}
+	src := sourceDir(a)
+	releaseA, err := claimSource(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(src, "go.mod")); string(got) != "module 1-a\n" {
+		t.Fatalf("%s holds %q, want a's go.mod", src, got)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := claimSource(ctx, b); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second claim while the first holds: %v, want it to wait until stopped", err)
+	}
+
+	claimed := make(chan error)
+	var releaseB func()
+	go func() {
+		var err error
+		releaseB, err = claimSource(context.Background(), b)
+		claimed <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-claimed:
+		t.Fatal("second claim did not wait for the first")
+	default:
+	}
+	releaseA()
+	if err := <-claimed; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(a, "src", "go.mod")); err != nil {
+		t.Errorf("a's source did not come back: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(src, "go.mod")); string(got) != "module 2-b\n" {
+		t.Errorf("%s holds %q, want b's go.mod", src, got)
+	}
+	releaseB()
+}
+
 // TestStaleMount checks a directory against the device and inode it had: a
 // directory removed and made again at the same path is stale.
 func TestStaleMount(t *testing.T) {
