@@ -138,20 +138,30 @@ func runBuild(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer r.Close()
 	if *dryRun {
-		printPlan(stdout, p, r.Executor)
-		return nil
+		return printPlan(stdout, p, r.Executor)
 	}
 	_, err = build.Update(ctx, p, r.Executor, r.Host, r.Record, *force, stderr, stderr)
 	return err
 }
 
 // printPlan writes the commands a build would run, one per line.
-func printPlan(w io.Writer, p plan.Plan, x engine.Executor) {
-	for _, steps := range [][]plan.Step{p.BuildDepsSteps(x.Layout()), p.BuildSteps(x.Layout())} {
+func printPlan(w io.Writer, p plan.Plan, x engine.Executor) error {
+	std, err := build.StdSteps(p, x.Layout())
+	if err != nil {
+		return err
+	}
+	for i, steps := range [][]plan.Step{p.BuildDepsSteps(x.Layout()), std, p.BuildSteps(x.Layout())} {
+		if len(steps) == 0 {
+			continue
+		}
 		for _, l := range x.Commands(steps) {
+			if i == 1 {
+				l.Comment += "; while the dependency steps run, and only when they do: a failure only leaves the compile more to do"
+			}
 			fmt.Fprintf(w, "# %s\n%s\n", l.Comment, engine.Quote(l.Argv))
 		}
 	}
+	return nil
 }
 
 func usageErr(err error) error {

@@ -83,7 +83,11 @@ func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, 
 		return manifest.Manifest{}, fmt.Errorf("output directory %s: %w", p.OutDir, err)
 	}
 
-	if err := Deps(ctx, p, x, host, p.BuildDepsSteps(x.Layout()), log, stderr); err != nil {
+	std, err := StdSteps(p, x.Layout())
+	if err != nil {
+		return manifest.Manifest{}, err
+	}
+	if err := deps(ctx, p, x, host, p.BuildDepsSteps(x.Layout()), std, log, stderr); err != nil {
 		return manifest.Manifest{}, err
 	}
 	var outs []built
@@ -161,6 +165,16 @@ func mkdirFor(dir string, p plan.Plan) error {
 // with C code the user has not chosen about fails here, before the compile
 // (plan.CgoVerdict).
 func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, steps []plan.Step, log, stderr io.Writer) error {
+	return deps(ctx, p, x, host, steps, nil, log, stderr)
+}
+
+// deps is Deps, and when the dependency steps run, it runs std (see
+// plan.Plan.StdSteps) at the same time and waits for them too: a cold build
+// then compiles the standard library while the dependency steps wait on the
+// network. When the dependency steps are skipped, the build cache almost
+// always holds that standard library already, and a container start would
+// cost more than it saves.
+func deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, steps, std []plan.Step, log, stderr io.Writer) error {
 	for _, d := range []string{host.GoCache, host.ModCache, host.Home} {
 		if err := mkdirFor(d, p); err != nil {
 			return fmt.Errorf("cache directory: %w: choose another with --cache-dir", err)
@@ -183,21 +197,73 @@ func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout,
 	}
 	found, ok := readDepsStamp(stamp)
 	if !ok {
+		waitStd := startStd(ctx, p, x, std, log)
 		start := time.Now()
 		// The dependency steps' standard output is go list's package
 		// list: only the cgo scan's marker lines are kept, and only
 		// errors are shown.
 		var out bytes.Buffer
 		if err := stepErrors(ctx, steps, x.RunAll(ctx, steps, &out, stderr)); err != nil {
+			waitStd(true)
 			return err
 		}
 		fmt.Fprintf(log, "smol: %-22s %6.1fs  %s\n", "deps", time.Since(start).Seconds(), strings.Join(steps[0].Args[:2], " "))
+		waitStd(false)
 		found = plan.ParseCgoScan(out.String())
 		if err := os.MkdirAll(filepath.Dir(stamp), 0o755); err == nil {
 			atomicfile.WriteFile(stamp, formatDepsStamp(found), 0o644)
 		}
 	}
 	return p.CgoVerdict(found)
+}
+
+// startStd starts the std steps of p in the background and returns the
+// function that waits for them: with stop, it stops them first and says
+// nothing; without, it writes one line per step to log. A failed std step
+// is not an error, since the compile then builds what it lacks itself: its
+// line says so, with the last line the step wrote.
+func startStd(ctx context.Context, p plan.Plan, x engine.Executor, steps []plan.Step, log io.Writer) (wait func(stop bool)) {
+	if len(steps) == 0 {
+		return func(bool) {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var res []engine.Result
+	var took time.Duration
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		start := time.Now()
+		// Output only explains a failure, which is kept in the results.
+		res = x.RunAll(ctx, steps, io.Discard, io.Discard)
+		took = time.Since(start)
+	}()
+	return func(stop bool) {
+		if stop {
+			cancel()
+		}
+		<-done
+		cancel()
+		if stop {
+			return
+		}
+		for i, s := range steps {
+			if res[i].Err != nil {
+				fmt.Fprintf(log, "smol: %-22s %6.1fs  failed, so the compile builds the standard library itself: %s\n", s.Name, took.Seconds(), lastLine(res[i]))
+				continue
+			}
+			n := len(s.Args) - 2 - len(p.Flags())
+			fmt.Fprintf(log, "smol: %-22s %6.1fs  go build, %d standard packages into the build cache\n", s.Name, took.Seconds(), n)
+		}
+	}
+}
+
+// lastLine is the last line a failed step wrote, or its error.
+func lastLine(r engine.Result) string {
+	out := strings.TrimSpace(r.Stderr)
+	if out == "" {
+		return r.Err.Error()
+	}
+	return out[strings.LastIndexByte(out, '\n')+1:]
 }
 
 // depsStampHeader starts a dependency stamp's content; a stamp without it

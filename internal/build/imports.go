@@ -4,7 +4,6 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,10 +29,7 @@ func ModuleImports(dir string) ([]string, error) {
 			if p == dir {
 				return nil
 			}
-			if name == "vendor" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
-				return filepath.SkipDir
-			}
-			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+			if skipDir(p, name) {
 				return filepath.SkipDir
 			}
 			return nil

@@ -63,10 +63,13 @@ type Copy struct {
 
 	once     sync.Once
 	startErr error
-	sent     bool   // begin has sent the source to this run's volume
-	run      string // prefix of this run's container and volume names
-	mu       sync.Mutex
-	made     []string // volumes this run made, removed by Close
+	// sent is set once begin has sent the source to this run's volume;
+	// atomic, since the std steps run beside the dependency steps.
+	sent    atomic.Bool
+	run     string // prefix of this run's container and volume names
+	runOnce sync.Once
+	mu      sync.Mutex
+	made    []string // volumes this run made, removed by Close
 }
 
 // Volume labels. Every volume smol makes has LabelVolume; the cache
@@ -100,10 +103,10 @@ func (c *Copy) Name() string { return c.C.Kind }
 // Layout implements Executor.
 func (c *Copy) Layout() plan.Layout { return plan.ContainerLayout }
 
+// prefix is this run's, chosen on first use; steps of one run may ask from
+// several goroutines (the std steps run beside the dependency steps).
 func (c *Copy) prefix() string {
-	if c.run == "" {
-		c.run = fmt.Sprintf("%s-%d", c.C.Prefix, runs.Add(1))
-	}
+	c.runOnce.Do(func() { c.run = fmt.Sprintf("%s-%d", c.C.Prefix, runs.Add(1)) })
 	return c.run
 }
 
@@ -156,7 +159,7 @@ func (c *Copy) Command(s plan.Step) []string {
 // Commands implements Executor: one container per step, in parallel, or
 // the warm copy-mode container (warmcopy.go).
 func (c *Copy) Commands(steps []plan.Step) []Line {
-	if c.C.Warm && !c.sent && c.C.warmUsable(steps) {
+	if c.C.Warm && !c.sent.Load() && c.C.warmUsable(steps) {
 		return c.warmCopyCommands(steps)
 	}
 	var lines []Line
@@ -324,7 +327,7 @@ func (c *Copy) begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.sent = true
+	c.sent.Store(true)
 	if c.Log != nil {
 		what := fmt.Sprintf("%d files", len(c.Files))
 		if c.C.CABundle != "" {

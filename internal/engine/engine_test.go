@@ -56,7 +56,11 @@ func TestCommands(t *testing.T) {
 		&Native{Go: "/usr/local/go/bin/go", Host: host},
 	} {
 		var b strings.Builder
-		for _, steps := range [][]plan.Step{p.BuildDepsSteps(x.Layout()), p.BuildSteps(x.Layout())} {
+		std := map[plan.Platform][]string{}
+		for _, pl := range p.Platforms {
+			std[pl] = []string{"fmt", "os"}
+		}
+		for _, steps := range [][]plan.Step{p.BuildDepsSteps(x.Layout()), p.StdSteps(x.Layout(), std), p.BuildSteps(x.Layout())} {
 			for _, l := range x.Commands(steps) {
 				b.WriteString("# " + l.Comment + "\n" + Quote(l.Argv) + "\n")
 			}

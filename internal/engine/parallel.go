@@ -218,7 +218,7 @@ func (c *Container) Commands(steps []plan.Step) []Line {
 		for _, s := range steps {
 			lines = append(lines, Line{Comment: s.Name + " (in parallel with the others, unless the host's go command builds smol's runner, which then runs them in one container)", Argv: c.Command(s)})
 		}
-		if !steps[0].Network {
+		if steps[0].OutDir != "" {
 			lines = append(lines, Line{
 				Comment: "after they succeed: build smol's runner (internal/engine/runner/main.go, which smol writes to " + runnerDir(c.Host, filepath.Join) + "), so that later builds run every platform in one container",
 				Argv:    c.Command(c.installStep(steps)),
@@ -335,15 +335,16 @@ func (c *Container) runRunner(ctx context.Context, argv []string, name string, s
 }
 
 // runSeparately runs each step in a container of its own, at most Jobs at a
-// time, and then, when they were compile steps and all succeeded, builds the
-// runner for next time. Building the runner first would put a compile of
+// time, and then, when they were compile steps (with outputs: not the
+// dependency or std steps) and all succeeded, builds the runner for next
+// time. Building the runner first would put a compile of
 // much of the standard library in front of every cold build; after a
 // compile, the build cache holds all of that and the runner costs about one
 // link. A runner that fails to build costs nothing but the attempt: the next
 // build runs the steps separately again.
 func (c *Container) runSeparately(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) []Result {
 	res := runEach(ctx, steps, stdout, stderr, c.Run)
-	if steps[0].Network || ctx.Err() != nil {
+	if steps[0].OutDir == "" || ctx.Err() != nil {
 		return res
 	}
 	for _, r := range res {

@@ -96,7 +96,7 @@ func (c *Copy) warmCopyCreateCommand() []string {
 // has not sent its source to this run's volumes, once the runner is built
 // on this host (it is sent from here).
 func (c *Copy) warmCopyUsable(ctx context.Context, steps []plan.Step) bool {
-	if !c.C.Warm || c.sent || len(steps) == 0 {
+	if !c.C.Warm || c.sent.Load() || len(steps) == 0 {
 		return false
 	}
 	for _, s := range steps {

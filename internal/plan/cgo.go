@@ -103,9 +103,9 @@ func (p Plan) cgoEnabled() string {
 	return "CGO_ENABLED=0"
 }
 
-// buildTags are the tags go commands of the build use: the user's, and
+// BuildTags are the tags go commands of the build use: the user's, and
 // cgoTags with --cgo.
-func (p Plan) buildTags() []string {
+func (p Plan) BuildTags() []string {
 	tags := slices.Clone(p.Tags)
 	if p.Cgo == CgoOn {
 		for _, t := range cgoTags {

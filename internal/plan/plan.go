@@ -274,7 +274,7 @@ func (p Plan) BuildDepsSteps(l Layout) []Step {
 	var steps []Step
 	for _, pl := range p.Platforms {
 		args := []string{"go", "list", "-deps"}
-		if tags := p.buildTags(); len(tags) > 0 {
+		if tags := p.BuildTags(); len(tags) > 0 {
 			args = append(args, "-tags="+strings.Join(tags, ","))
 		}
 		args = append(args, p.Packages...)
@@ -320,8 +320,6 @@ func (p Plan) BuildSteps(l Layout) []Step {
 	var steps []Step
 	for _, pl := range p.Platforms {
 		out := path.Join(filepath.ToSlash(l.Out), pl.OS+"_"+pl.Arch)
-		env := append(p.Env(), "GOOS="+pl.OS, "GOARCH="+pl.Arch)
-		env = append(env, p.cgoPlatformEnv(pl)...)
 		args := append([]string{"go", "build"}, p.Flags()...)
 		args = append(args, "-o", filepath.FromSlash(out)+string(filepath.Separator))
 		args = append(args, p.Packages...)
@@ -330,8 +328,53 @@ func (p Plan) BuildSteps(l Layout) []Step {
 			Platform: pl,
 			Dir:      l.Src,
 			Args:     args,
-			Env:      withLayout(env, l),
+			Env:      p.buildEnv(pl, l),
 			OutDir:   filepath.FromSlash(out),
+		})
+	}
+	return steps
+}
+
+// buildEnv is the complete environment of the build step for pl.
+func (p Plan) buildEnv(pl Platform, l Layout) []string {
+	env := append(p.Env(), "GOOS="+pl.OS, "GOARCH="+pl.Arch)
+	env = append(env, p.cgoPlatformEnv(pl)...)
+	return withLayout(env, l)
+}
+
+// StdSteps compile, for each platform with packages in pkgs, those
+// standard-library packages (and what they import) into the build cache, so
+// that the build step finds them there: they are meant to run while the
+// dependency step waits on the network, and need neither the network nor
+// any module, only the toolchain.
+//
+// A compiled package is found in the cache only when its action ID is the
+// same, and the ID covers the toolchain, GOOS/GOARCH, the code-generation
+// knobs, CGO_ENABLED and the C toolchain settings, -trimpath and the build
+// tags. So each step has exactly the build step's environment (GOCACHE
+// among it), working directory and flags (-ldflags and -mod change no
+// compile of the standard library, and are kept so that nothing differs),
+// and only drops -o: go build of several packages without -o writes nothing
+// but the cache. The steps write no outputs and change no output byte: a
+// cached compile is what the build step would have compiled itself.
+//
+// A default.pgo in a main package's directory (-pgo=auto) changes the
+// action IDs of everything that command imports; the caller leaves such
+// builds without std steps.
+func (p Plan) StdSteps(l Layout, pkgs map[Platform][]string) []Step {
+	var steps []Step
+	for _, pl := range p.Platforms {
+		if len(pkgs[pl]) == 0 {
+			continue
+		}
+		args := append([]string{"go", "build"}, p.Flags()...)
+		args = append(args, pkgs[pl]...)
+		steps = append(steps, Step{
+			Name:     "std " + pl.String(),
+			Platform: pl,
+			Dir:      l.Src,
+			Args:     args,
+			Env:      p.buildEnv(pl, l),
 		})
 	}
 	return steps
@@ -340,7 +383,7 @@ func (p Plan) BuildSteps(l Layout) []Step {
 // Flags are the go build flags every build step uses, in order.
 func (p Plan) Flags() []string {
 	f := []string{"-mod=" + p.ModMode, "-trimpath", "-buildvcs=false"}
-	if tags := p.buildTags(); len(tags) > 0 {
+	if tags := p.BuildTags(); len(tags) > 0 {
 		f = append(f, "-tags="+strings.Join(tags, ","))
 	}
 	return append(f, "-ldflags="+p.LDFlags)
