@@ -173,7 +173,9 @@ func Deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout,
 // then compiles the standard library while the dependency steps wait on the
 // network. When the dependency steps are skipped, the build cache almost
 // always holds that standard library already, and a container start would
-// cost more than it saves.
+// cost more than it saves. The native engine runs them too, as go commands
+// beside the dependency steps: its cold build waits on the network just the
+// same, and the same flags give it the same cache hits.
 func deps(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, steps, std []plan.Step, log, stderr io.Writer) error {
 	for _, d := range []string{host.GoCache, host.ModCache, host.Home} {
 		if err := mkdirFor(d, p); err != nil {

@@ -38,19 +38,21 @@ func StdSteps(p plan.Plan, l plan.Layout) ([]plan.Step, error) {
 
 // StdImports returns, sorted, the standard-library packages that the
 // packages of p (p.Packages, relative to the module root or under the
-// module's path) import when built for pl, and those that the module's own
-// packages they import, directly or not, import in turn. It reads only the
-// source: packages of other modules are not followed, so what only they
-// import is missing, and the build compiles that itself.
+// module's path) import when built for pl, those that the module's own
+// packages they import, directly or not, import in turn, and runtime, which
+// every command links. It reads only the source: packages of other modules
+// are not followed, so what only they import is missing, and the build
+// compiles that itself.
 //
 // The files of a package are chosen as the go command chooses them, by
 // file name, build constraints (pl, p's build tags, cgo as p builds, the
-// release tags of p.GoVersion) and _test.go, with two differences on the
-// safe side: the architecture feature tags (amd64.v3, ...) and GOEXPERIMENT
-// tags are never set, and every file of a directory holding two packages
-// counts; a file that does not parse adds what was read before the error.
-// A standard-library package is one whose path's first element has
-// no dot and that is not under the module's path; "C" (cgo) is not one.
+// release tags of p.GoVersion) and _test.go, except that the architecture
+// feature tags (amd64.v3, ...) and GOEXPERIMENT tags are never set, which
+// can only leave packages out. Every file of a directory holding two
+// packages counts, and a file that does not parse adds what was read before
+// the error: the build fails on those anyway. A standard-library package is
+// one whose path's first element has no dot and that is not under the
+// module's path; "C" (cgo) is not one.
 //
 // Patterns other than relative paths and the module's own import paths
 // (std, all, another module's packages) add nothing.
@@ -74,6 +76,10 @@ func stdImports(p plan.Plan, pl plan.Platform, dirs []string) []string {
 	mod := p.Module.Path
 	seen := map[string]bool{}
 	std := map[string]bool{}
+	if len(dirs) > 0 {
+		// Every command links the runtime, imported or not.
+		std["runtime"] = true
+	}
 	for len(dirs) > 0 {
 		dir := dirs[0]
 		dirs = dirs[1:]

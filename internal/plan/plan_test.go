@@ -206,3 +206,65 @@ func TestBuildDepsSteps(t *testing.T) {
 		t.Errorf("vendored module has dependency steps: %+v", steps)
 	}
 }
+
+// TestStdSteps: a std step is the build step of its platform less -o and
+// the packages, so that what it compiles has the build's action IDs.
+func TestStdSteps(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		pkgs map[Platform][]string
+		want []string // names of the steps
+	}{
+		{"two platforms", Options{Platforms: "linux/amd64,linux/arm64"},
+			map[Platform][]string{{"linux", "amd64"}: {"fmt", "os"}, {"linux", "arm64"}: {"fmt"}},
+			[]string{"std linux/amd64", "std linux/arm64"}},
+		{"no packages for one", Options{Platforms: "linux/amd64,linux/arm64"},
+			map[Platform][]string{{"linux", "arm64"}: {"fmt"}},
+			[]string{"std linux/arm64"}},
+		{"knobs, tags and cgo", Options{Platforms: "linux/amd64,linux/arm64", Tags: "netgo", Env: []string{"GOAMD64=v3", "GOEXPERIMENT=jsonv2"}, Cgo: CgoOn},
+			map[Platform][]string{{"linux", "amd64"}: {"net"}, {"linux", "arm64"}: {"net"}},
+			[]string{"std linux/amd64", "std linux/arm64"}},
+		{"none", Options{Platforms: "linux/amd64"}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.CacheDir = "/c"
+			tt.opts.Packages = []string{"./cmd/a", "./cmd/b"}
+			p, err := New(testMod, source.Info{Describe: "v1"}, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range []Layout{ContainerLayout, p.HostLayout("/out")} {
+				steps := p.StdSteps(l, tt.pkgs)
+				builds := map[Platform]Step{}
+				for _, b := range p.BuildSteps(l) {
+					builds[b.Platform] = b
+				}
+				var names []string
+				for _, s := range steps {
+					names = append(names, s.Name)
+					b := builds[s.Platform]
+					if s.Network || s.OutDir != "" || s.Interactive {
+						t.Errorf("%s: network %v, out %q, interactive %v: want none", s.Name, s.Network, s.OutDir, s.Interactive)
+					}
+					if !slices.Equal(s.Env, b.Env) || s.Dir != b.Dir {
+						t.Errorf("%s: env %q dir %q\nbuild's env %q dir %q", s.Name, s.Env, s.Dir, b.Env, b.Dir)
+					}
+					// The build's arguments less -o DIR and its packages.
+					i := slices.Index(b.Args, "-o")
+					want := append(slices.Clone(b.Args[:i]), tt.pkgs[s.Platform]...)
+					if !slices.Equal(s.Args, want) {
+						t.Errorf("%s: args %q, want %q", s.Name, s.Args, want)
+					}
+					if !slices.Equal(b.Args[i+2:], p.Packages) {
+						t.Errorf("build step args %q: -o is no longer just before the packages; fix this test", b.Args)
+					}
+				}
+				if !slices.Equal(names, tt.want) {
+					t.Errorf("steps %q, want %q", names, tt.want)
+				}
+			}
+		})
+	}
+}
