@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -117,5 +118,51 @@ func TestStdStepsCacheHits(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("build %s compiled %q, want only %q: the std steps do not build what the build step does", pl, got, want)
 		}
+	}
+}
+
+// failing is an executor whose RunAll fails every step with the output
+// given.
+type failing struct {
+	*engine.Native
+	stderr string
+}
+
+func (x failing) RunAll(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) []engine.Result {
+	res := make([]engine.Result, len(steps))
+	for i := range res {
+		res[i] = engine.Result{Err: errors.New("exit status 1"), Stderr: x.stderr}
+	}
+	return res
+}
+
+// TestStartStdFailure: a std step that fails is one line in the log, not
+// an error, and a stopped one says nothing.
+func TestStartStdFailure(t *testing.T) {
+	p := plan.Plan{ModMode: "readonly", LDFlags: "-s -w", Platforms: []plan.Platform{{OS: "linux", Arch: "amd64"}}}
+	steps := p.StdSteps(plan.ContainerLayout, map[plan.Platform][]string{{OS: "linux", Arch: "amd64"}: {"fmt"}})
+	for _, tt := range []struct {
+		name, stderr string
+		stop         bool
+		want         string
+	}{
+		{"go's message", "go: downloading nothing\npackage foo/bar is not in std\n", false, "failed, so the compile builds the standard library itself: package foo/bar is not in std\n"},
+		{"no output", "", false, "failed, so the compile builds the standard library itself: exit status 1\n"},
+		{"stopped", "anything", true, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			startStd(context.Background(), p, failing{stderr: tt.stderr}, steps, &log)(tt.stop)
+			got := log.String()
+			if tt.want == "" {
+				if got != "" {
+					t.Errorf("log %q, want nothing", got)
+				}
+				return
+			}
+			if !strings.HasPrefix(got, "smol: std linux/amd64 ") || !strings.HasSuffix(got, tt.want) || strings.Count(got, "\n") != 1 {
+				t.Errorf("log %q, want one line for std linux/amd64 ending %q", got, tt.want)
+			}
+		})
 	}
 }
