@@ -101,6 +101,10 @@ func copyModeChecks(t *testing.T) {
 				t.Errorf("no %q step line with the bytes transferred:\n%s", l, r.stderr)
 			}
 		}
+		// The std step reads the source from this run's volume too.
+		if !strings.Contains(r.stderr, "smol: std linux/"+goarch()) || strings.Contains(r.stderr, "failed, so the compile builds") {
+			t.Errorf("no std step, or a failed one, beside the dependency step in copy mode:\n%s", r.stderr)
+		}
 		for _, f := range []string{"SHA256SUMS", "manifest.json", "hello_linux_" + goarch(), "bye_linux_" + goarch()} {
 			if a, b := readFile(t, filepath.Join(seen, "dist", f)), readFile(t, filepath.Join(mod, "dist", f)); a != b {
 				t.Errorf("%s differs between mount mode and copy mode", f)
