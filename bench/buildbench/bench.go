@@ -71,9 +71,10 @@ type results struct {
 
 	Cases []*measured
 
-	// ColdSmolDeps and ColdSmolBuild are smol's own timing of its steps
-	// in each cold round.
-	ColdSmolDeps, ColdSmolBuild []time.Duration
+	// ColdSmolDeps, ColdSmolStd and ColdSmolBuild are smol's own timing of
+	// its steps in each cold round; the std step (of the first platform)
+	// runs beside the dependency step, the compile after both.
+	ColdSmolDeps, ColdSmolStd, ColdSmolBuild []time.Duration
 	// Module cache sizes after the last cold build, in bytes.
 	SmolModCache, GoReleaserModCache int64
 	// SameBytes: the two tools' cold outputs were identical for every
@@ -353,8 +354,10 @@ func (s *session) cold(ctx context.Context) (smolCache, peerCache string, err er
 			st = wall
 			if p, err := parseProgress(lines); err == nil {
 				d, _ := p.step("deps")
+				std, _ := p.step("std " + s.platforms[0])
 				b, _ := p.step("build " + s.platforms[0])
 				res.ColdSmolDeps = append(res.ColdSmolDeps, d.Took)
+				res.ColdSmolStd = append(res.ColdSmolStd, std.Took)
 				res.ColdSmolBuild = append(res.ColdSmolBuild, b.Took)
 				res.Image, res.ImageID = p.Image, p.ImageID
 			}

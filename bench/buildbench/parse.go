@@ -22,7 +22,7 @@ type progress struct {
 	Image   string        // image reference smol resolved ("" when not said)
 	ImageID string        // its short ID
 	Ready   time.Duration // when the "smol: image ..." line arrived: planning and image lookups done
-	Steps   []stepLine    // "smol: deps ..." and "smol: build OS/ARCH ..." lines
+	Steps   []stepLine    // "smol: deps ...", "smol: std OS/ARCH ..." and "smol: build OS/ARCH ..." lines
 	Wrote   time.Duration // when the "smol: wrote ..." line arrived: outputs published
 }
 
@@ -37,7 +37,8 @@ var (
 	// smol: image smol/go:1.26.8 431cccece24e, go1.26.8, engine docker
 	imageRE = regexp.MustCompile(`^smol: image (\S+) ([0-9a-f]+), go\S+, engine \S+(?:, transfer .*)?$`)
 	// smol: build linux/amd64        49.4s  gohttp-smol_linux_amd64 6.7 MiB
-	stepRE = regexp.MustCompile(`^smol: (deps|build \S+)\s+([0-9]+(?:\.[0-9]+)?)s(?:\s|$)`)
+	// smol: std linux/amd64          9.8s  go build, 49 standard packages into the build cache
+	stepRE = regexp.MustCompile(`^smol: (deps|std \S+|build \S+)\s+([0-9]+(?:\.[0-9]+)?)s(?:\s|$)`)
 )
 
 // parseProgress reads smol's progress lines. Lines it does not know (the go

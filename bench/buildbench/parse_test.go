@@ -39,6 +39,7 @@ func TestParseProgress(t *testing.T) {
 				"smol: image smol/go:1.26.8 431cccece24e, go1.26.8, engine docker",
 				"go: downloading golang.org/x/crypto v0.45.0",
 				"smol: deps                      4.9s  go mod download",
+				"smol: std linux/amd64          9.8s  go build, 49 standard packages into the build cache",
 				"smol: build linux/arm64        49.4s  gohttp-smol_linux_arm64 6.5 MiB",
 				"smol: build linux/amd64        12s  gohttp-smol_linux_amd64 6.7 MiB",
 				"smol: wrote 2 output(s), SHA256SUMS and manifest.json in dist",
@@ -46,10 +47,11 @@ func TestParseProgress(t *testing.T) {
 			want: progress{Image: "smol/go:1.26.8", ImageID: "431cccece24e", Ready: 100 * time.Millisecond,
 				Steps: []stepLine{
 					{Name: "deps", Took: 4900 * time.Millisecond, At: 300 * time.Millisecond},
-					{Name: "build linux/arm64", Took: 49400 * time.Millisecond, At: 400 * time.Millisecond},
-					{Name: "build linux/amd64", Took: 12 * time.Second, At: 500 * time.Millisecond},
+					{Name: "std linux/amd64", Took: 9800 * time.Millisecond, At: 400 * time.Millisecond},
+					{Name: "build linux/arm64", Took: 49400 * time.Millisecond, At: 500 * time.Millisecond},
+					{Name: "build linux/amd64", Took: 12 * time.Second, At: 600 * time.Millisecond},
 				},
-				Wrote: 600 * time.Millisecond},
+				Wrote: 700 * time.Millisecond},
 		},
 		{
 			name:    "failed build: no progress to time",

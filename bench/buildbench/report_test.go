@@ -48,6 +48,7 @@ func fixture() *results {
 			{Key: caseNoChangeHost, Name: "warm, no change, host platform (linux/amd64)", Smol: sec(0.2, 0.2, 0.2), GoReleaser: sec(0.35, 0.4, 0.3)},
 		},
 		ColdSmolDeps:       sec(5, 6),
+		ColdSmolStd:        sec(9, 10),
 		ColdSmolBuild:      sec(24, 27),
 		SmolModCache:       8 << 20,
 		GoReleaserModCache: 198 << 20,
@@ -64,7 +65,7 @@ func TestMarkdownGolden(t *testing.T) {
 		{"warm only", func() *results {
 			r := fixture()
 			r.Cases = r.Cases[1:]
-			r.ColdSmolDeps, r.ColdSmolBuild, r.SmolModCache, r.GoReleaserModCache = nil, nil, 0, 0
+			r.ColdSmolDeps, r.ColdSmolStd, r.ColdSmolBuild, r.SmolModCache, r.GoReleaserModCache = nil, nil, nil, 0, 0
 			return r
 		}},
 		{"slow and different bytes", func() *results {
