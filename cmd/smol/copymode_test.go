@@ -215,7 +215,7 @@ func copyModeChecks(t *testing.T) {
 		os.WriteFile(filepath.Join(mod, "cmd", "hello", "table.go"), []byte(b.String()), 0o644)
 		cmd := exec.Command(smolBin, "build", "./cmd/hello")
 		cmd.Dir = mod
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache, "SMOL_WARM=0"}
+		cmd.Env = smolEnv("SMOL_CACHE_DIR="+warmCache, "SMOL_WARM=0")
 		errPipe, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
