@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,10 +294,79 @@ func goImage(t *testing.T) string {
 	return "golang:" + string(m[1])
 }
 
+// dindTestProblems returns what keeps job, which runs make test, from
+// running the suite against a docker:dind service: the service itself, the
+// client variables that reach it over TLS, and a TMPDIR the daemon can see.
+// The Docker executor shares the builds volume ($CI_BUILDS_DIR) with service
+// containers, and the tests bind-mount t.TempDir() into containers; a TMPDIR
+// inside the checkout would add files to the module under test.
+func dindTestProblems(j ciJob) []string {
+	var problems []string
+	if !j.dind {
+		problems = append(problems, "no docker:dind service")
+	}
+	for k, want := range map[string]string{
+		"DOCKER_HOST":        "tcp://docker:2376",
+		"DOCKER_TLS_CERTDIR": "/certs",
+		"DOCKER_TLS_VERIFY":  "1",
+		"DOCKER_CERT_PATH":   "/certs/client",
+	} {
+		if j.env[k] != want {
+			problems = append(problems, k+"="+strconv.Quote(j.env[k])+", want "+strconv.Quote(want))
+		}
+	}
+	tmp := j.env["TMPDIR"]
+	underBuilds := strings.HasPrefix(tmp, "$CI_BUILDS_DIR/") || strings.HasPrefix(tmp, "${CI_BUILDS_DIR}/")
+	inProject := strings.Contains(tmp, "CI_PROJECT_DIR")
+	if !underBuilds || inProject {
+		problems = append(problems, "TMPDIR="+strconv.Quote(tmp)+", want a directory under $CI_BUILDS_DIR outside the checkout")
+	}
+	slices.Sort(problems)
+	return problems
+}
+
+func TestDindTestProblems(t *testing.T) {
+	good := ciJob{dind: true, env: map[string]string{
+		"DOCKER_HOST": "tcp://docker:2376", "DOCKER_TLS_CERTDIR": "/certs", "DOCKER_TLS_VERIFY": "1",
+		"DOCKER_CERT_PATH": "/certs/client", "TMPDIR": "$CI_BUILDS_DIR/smol-test-tmp",
+	}}
+	with := func(k, v string) ciJob {
+		j := ciJob{dind: good.dind, env: maps.Clone(good.env)}
+		j.env[k] = v
+		return j
+	}
+	noDind := good
+	noDind.dind = false
+	for _, c := range []struct {
+		name string
+		job  ciJob
+		want string
+	}{
+		{"good", good, ""},
+		{"no service", noDind, "no docker:dind service"},
+		{"host socket", with("DOCKER_HOST", "unix:///var/run/docker.sock"), `DOCKER_HOST="unix:///var/run/docker.sock", want "tcp://docker:2376"`},
+		{"no TLS", with("DOCKER_TLS_VERIFY", ""), `DOCKER_TLS_VERIFY="", want "1"`},
+		{"no cert path", with("DOCKER_CERT_PATH", ""), `DOCKER_CERT_PATH="", want "/certs/client"`},
+		{"TMPDIR unset", with("TMPDIR", ""), `TMPDIR="", want a directory under $CI_BUILDS_DIR`},
+		{"TMPDIR in /tmp", with("TMPDIR", "/tmp/smol"), `TMPDIR="/tmp/smol"`},
+		{"TMPDIR in the checkout", with("TMPDIR", "$CI_PROJECT_DIR/tmp"), "outside the checkout"},
+		{"TMPDIR in the checkout, by the builds dir", with("TMPDIR", "${CI_BUILDS_DIR}/$CI_PROJECT_DIR/tmp"), "outside the checkout"},
+		{"braces", with("TMPDIR", "${CI_BUILDS_DIR}/t"), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := strings.Join(dindTestProblems(c.job), "; ")
+			if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+				t.Errorf("dindTestProblems = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
 // TestCIConfigs checks both CI files: they parse, every command is a make
 // target or smol subcommand that exists, the jobs run test, build and
 // verify, the ones inside the pinned golang image use smol's native engine,
-// and the job that builds keeps dist/.
+// the job that builds keeps dist/, and GitLab's make test job has what
+// dindTestProblems asks for.
 func TestCIConfigs(t *testing.T) {
 	targets := makeTargets(t)
 	smol := smolCommands(t)
@@ -304,14 +374,26 @@ func TestCIConfigs(t *testing.T) {
 	for _, c := range []struct {
 		path string
 		jobs func(*testing.T, string) []ciJob
+		// GitLab's test job has no Docker of its own: it gets a
+		// docker:dind service. GitHub's runner has a daemon.
+		dindTest bool
 	}{
-		{filepath.Join("..", ".gitlab-ci.yml"), gitlabJobs},
-		{filepath.Join("..", ".github", "workflows", "build.yml"), githubJobs},
+		{filepath.Join("..", ".gitlab-ci.yml"), gitlabJobs, true},
+		{filepath.Join("..", ".github", "workflows", "build.yml"), githubJobs, false},
 	} {
 		t.Run(filepath.Base(c.path), func(t *testing.T) {
 			jobs := c.jobs(t, c.path)
 			ran := map[string]bool{}
 			for _, j := range jobs {
+				runsTests := slices.ContainsFunc(j.commands, func(c ciCommand) bool {
+					f := strings.Fields(c.line)
+					return len(f) > 1 && f[0] == "make" && slices.Contains(f[1:], "test")
+				})
+				if c.dindTest && runsTests {
+					for _, p := range dindTestProblems(j) {
+						t.Errorf("job %s runs make test, which needs a docker:dind service whose daemon sees TMPDIR: %s", j.name, p)
+					}
+				}
 				for _, cmd := range j.commands {
 					if why := checkCommand(cmd.line, targets, smol); why != "" {
 						t.Errorf("%s: %q: %s", cmd.where, cmd.line, why)

@@ -215,7 +215,7 @@ func TestCgoImage(t *testing.T) {
 	// host's platform.
 	sh := exec.Command(smolBin, "shell", "--cgo")
 	sh.Dir = dir
-	sh.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache}
+	sh.Env = smolEnv("SMOL_CACHE_DIR=" + warmCache)
 	sh.Stdin = strings.NewReader("echo \"CC is $CC\"\n")
 	if out, err := sh.Output(); err != nil || !strings.Contains(string(out), "CC is x86_64-linux-gnu-gcc-12 -specs=") {
 		t.Errorf("smol shell --cgo: %v\n%s", err, out)

@@ -38,11 +38,25 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+// clearSmolEnv unsets every SMOL_* variable for the test: flag defaults
+// come from them, and CI sets some (SMOL_CACHE_DIR in .gitlab-ci.yml) that
+// would show up in help text and plans.
+func clearSmolEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "SMOL_") {
+			t.Setenv(k, "") // restores the value after the test
+			os.Unsetenv(k)
+		}
+	}
+}
+
 // TestDryRun drives the CLI with buffers: --dry-run prints the exact
 // commands and runs nothing, so it needs no daemon.
 func TestDryRun(t *testing.T) {
 	mod := writeModule(t, map[string]string{"go.mod": goMod, "cmd/app/main.go": "package main\nfunc main() {}\n"})
 	cache := t.TempDir()
+	clearSmolEnv(t)
 	for _, k := range []string{"GOPROXY", "GOSUMDB", "GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOINSECURE"} {
 		t.Setenv(k, "")
 	}
@@ -84,6 +98,7 @@ func TestUsage(t *testing.T) {
 		{"verify-extra-args", []string{"verify", "./cmd/x"}, errUsage},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			clearSmolEnv(t)
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), tt.args, &stdout, &stderr)
 			if !errors.Is(err, tt.err) {

@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/engine"
+	"github.com/gohttp-smol/gohttp-smol/internal/transfer"
+	"github.com/gohttp-smol/gohttp-smol/internal/tree"
 )
 
 var (
@@ -27,17 +30,24 @@ var (
 // starts in a private mount namespace.
 const inNamespace = "SMOL_TEST_PRIVATE_MOUNTS"
 
-// TestCopyMode makes "the daemon cannot see my files" real: it runs the
-// test binary again under unshare -m, where the module lives on a tmpfs that
-// only that mount namespace has, so the Docker daemon (in the host's
-// namespace) sees nothing at its path, as a remote daemon or docker:dind
-// would. The checks run there (copyModeChecks).
+// TestCopyMode makes "the daemon cannot see my files" real. Where the
+// daemon already cannot see /tmp (a docker:dind service, whose job points
+// TMPDIR at the builds volume it shares), the module goes in a directory
+// under /tmp. Elsewhere the test binary runs again under unshare -m, where
+// the module lives on a tmpfs that only that mount namespace has, so the
+// Docker daemon (in the host's namespace) sees nothing at its path, as a
+// remote daemon or docker:dind would. The checks (copyModeChecks) are the
+// same either way.
 func TestCopyMode(t *testing.T) {
 	if os.Getenv(inNamespace) != "" {
-		copyModeChecks(t)
+		copyModeChecks(t, "")
 		return
 	}
 	needDocker(t)
+	if dir, ok := tmpUnseen(t); ok {
+		copyModeChecks(t, dir)
+		return
+	}
 	if os.Getuid() != 0 {
 		t.Skip("needs root: a private mount namespace with a tmpfs (unshare -m)")
 	}
@@ -61,17 +71,59 @@ func TestCopyMode(t *testing.T) {
 	}
 }
 
-// copyModeChecks runs inside the private mount namespace.
-func copyModeChecks(t *testing.T) {
-	hidden := filepath.Join(t.TempDir(), "hidden")
-	os.MkdirAll(hidden, 0o755)
-	if err := syscall.Mount("tmpfs", hidden, "tmpfs", 0, "mode=0755"); err != nil {
-		t.Fatalf("mount a tmpfs: %v", err)
+// tmpUnseen returns a new directory under /tmp and true when the daemon
+// cannot see it, as transfer.Probe (the check smol's --transfer auto makes)
+// finds; otherwise it removes the directory and returns false.
+func tmpUnseen(t *testing.T) (string, bool) {
+	t.Helper()
+	// The probe creates a container of the builder image without pulling:
+	// a build makes sure there is one.
+	mustOK(t, smol(t, helloModule(t), nil, "build", "./cmd/hello"), "build that provides the builder image")
+	dir, err := os.MkdirTemp("/tmp", "smol-copymode-")
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { syscall.Unmount(hidden, syscall.MNT_DETACH) })
+	os.Chmod(dir, 0o755)
+	probe := transfer.Dirs{Module: filepath.Join(dir, "probe"), Cache: filepath.Join(dir, "probe-cache")}
+	os.MkdirAll(probe.Module, 0o755)
+	if err := os.WriteFile(filepath.Join(probe.Module, "go.mod"), []byte(goMod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sees, err := transfer.Probe(ctx, "docker", imageFor(t, ""), "smol-test-probe-"+strconv.Itoa(os.Getpid()), probe)
+	tree.RemoveAll(probe.Module)
+	tree.RemoveAll(probe.Cache)
+	if err != nil || sees {
+		tree.RemoveAll(dir)
+		if err != nil {
+			t.Fatalf("does the daemon see /tmp? %v", err)
+		}
+		return "", false
+	}
+	t.Cleanup(func() { tree.RemoveAll(dir) })
+	if tmp := filepath.Clean(os.TempDir()); tmp == "/tmp" || strings.HasPrefix(tmp, "/tmp/") {
+		t.Fatalf("the daemon cannot see %s, nor then the test's temporary directories in %s: set TMPDIR to a directory it sees", dir, tmp)
+	}
+	t.Logf("the daemon cannot see %s: copy mode without a private mount namespace", dir)
+	return dir, true
+}
+
+// copyModeChecks runs where hidden, or a tmpfs it mounts when hidden is ""
+// (inside the private mount namespace), is a directory the daemon cannot
+// see.
+func copyModeChecks(t *testing.T, hidden string) {
+	if hidden == "" {
+		hidden = filepath.Join(t.TempDir(), "hidden")
+		os.MkdirAll(hidden, 0o755)
+		if err := syscall.Mount("tmpfs", hidden, "tmpfs", 0, "mode=0755"); err != nil {
+			t.Fatalf("mount a tmpfs: %v", err)
+		}
+		t.Cleanup(func() { syscall.Unmount(hidden, syscall.MNT_DETACH) })
+	}
 
 	// The same commit twice: once where the daemon sees it (the reference,
-	// built in mount mode), once on the tmpfs.
+	// built in mount mode), once where it does not.
 	seen := gitModule(t)
 	mod := filepath.Join(hidden, "mod")
 	if out, err := exec.Command("cp", "-a", seen, mod).CombinedOutput(); err != nil {
@@ -92,7 +144,7 @@ func copyModeChecks(t *testing.T) {
 		ref := smol(t, seen, nil, "build", "--transfer", "mount", "./cmd/...")
 		mustOK(t, ref, "reference build in mount mode")
 		r := smol(t, mod, nil, "build", "./cmd/...")
-		mustOK(t, r, "build on the tmpfs")
+		mustOK(t, r, "build where the daemon cannot see the module")
 		if !strings.Contains(r.stderr, "transfer copy (the daemon cannot see "+mod+")") {
 			t.Errorf("the step lines do not say copy mode was chosen and why:\n%s", r.stderr)
 		}
@@ -219,7 +271,7 @@ func copyModeChecks(t *testing.T) {
 		os.WriteFile(filepath.Join(mod, "cmd", "hello", "table.go"), []byte(b.String()), 0o644)
 		cmd := exec.Command(smolBin, "build", "./cmd/hello")
 		cmd.Dir = mod
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache, "SMOL_WARM=0"}
+		cmd.Env = smolEnv("SMOL_CACHE_DIR="+warmCache, "SMOL_WARM=0")
 		errPipe, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

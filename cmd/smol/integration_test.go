@@ -73,7 +73,22 @@ type result struct {
 	code           int
 }
 
-// smol runs the smol binary in dir with env added to a minimal environment.
+// smolEnv is the environment the tests give smol: PATH, HOME and what
+// says where the Docker daemon is and how to reach it (DOCKER_HOST and its
+// TLS settings, as a job with a docker:dind service has them), TMPDIR (CI
+// points it at a directory that daemon can see, and smol verify makes its
+// scratch copy there), then extra.
+func smolEnv(extra ...string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "DOCKER_") || k == "TMPDIR" {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// smol runs the smol binary in dir with env added to smolEnv.
 func smol(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
 	return smolAs(t, dir, nil, env, args...)
@@ -87,7 +102,7 @@ func smolAs(t *testing.T, dir string, cred *syscall.Credential, env []string, ar
 	cmd.Dir = dir
 	// Fresh containers unless a test asks for warm ones (SMOL_WARM=1 in env):
 	// warm ones outlive the test, and reproducibility is shown by fresh ones.
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_CACHE_DIR=" + warmCache, "SMOL_WARM=0"}, env...)
+	cmd.Env = append(smolEnv("SMOL_CACHE_DIR="+warmCache, "SMOL_WARM=0"), env...)
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
@@ -338,7 +353,7 @@ func TestInterrupt(t *testing.T) {
 			cmd := exec.Command(smolBin, append(args, "./cmd/hello")...)
 			cmd.Dir = dir
 			// A fresh container, which the test finds by its name.
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_WARM=0"}
+			cmd.Env = smolEnv("SMOL_WARM=0")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {

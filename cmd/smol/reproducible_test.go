@@ -66,9 +66,15 @@ func TestReproducible(t *testing.T) {
 		t.Skip("not root: cannot build as a second uid")
 	}
 	// The second user reaches the daemon through the socket's group, as a
-	// member of the docker group would.
+	// member of the docker group would: the socket DOCKER_HOST names, if it
+	// names one. Over TCP (a docker:dind service) it needs none: the dind
+	// image's entrypoint makes the client key readable by all.
+	sock := "/var/run/docker.sock"
+	if h, ok := strings.CutPrefix(os.Getenv("DOCKER_HOST"), "unix://"); ok {
+		sock = h
+	}
 	var groups []uint32
-	if fi, err := os.Stat("/var/run/docker.sock"); err == nil {
+	if fi, err := os.Stat(sock); err == nil {
 		groups = append(groups, fi.Sys().(*syscall.Stat_t).Gid)
 	}
 	if err := tree.Chown(filepath.Dir(filepath.Dir(filepath.Dir(b))), otherUID, otherUID); err != nil {

@@ -55,7 +55,7 @@ func TestKilledBuildIsSwept(t *testing.T) {
 	cmd := exec.Command(smolBin, "build", "--cache-dir", cold, "./cmd/hello")
 	cmd.Dir = dir
 	// A fresh container, which the test finds by its name.
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "SMOL_WARM=0"}
+	cmd.Env = smolEnv("SMOL_WARM=0")
 	// A file, not a pipe: the orphaned docker CLI keeps its copy of
 	// smol's stderr open, and Wait would wait for it to close.
 	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
