@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
 	"github.com/gohttp-smol/gohttp-smol/internal/plan"
@@ -280,15 +281,17 @@ func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stder
 	if err := writeRunner(runnerDir(c.Host, filepath.Join)); err != nil {
 		return fail(err)
 	}
-	res, _ = c.runRunner(ctx, c.groupCommand(steps), c.ContainerName(c.group(steps)), steps, stdout, stderr, false)
+	res, _ = c.runRunner(ctx, c.groupCommand(steps), c.ContainerName(c.group(steps)), nil, steps, stdout, stderr, false)
 	return res
 }
 
 // runRunner runs argv, a command that starts the runner with steps as its
 // jobs, and sorts out how each ended. name, when not "", is the container to
-// remove should ctx be cancelled. With hold, output that is not a step's is
-// kept in the demux rather than shown (see demux.showHeld).
-func (c *Container) runRunner(ctx context.Context, argv []string, name string, steps []plan.Step, stdout, stderr io.Writer, hold bool) ([]Result, *demux) {
+// remove should ctx be cancelled. input, when not nil, writes what the
+// runner reads first on its standard input (see its -build). With hold,
+// output that is not a step's is kept in the demux rather than shown (see
+// demux.showHeld).
+func (c *Container) runRunner(ctx context.Context, argv []string, name string, input func(io.Writer) error, steps []plan.Step, stdout, stderr io.Writer, hold bool) ([]Result, *demux) {
 	res := make([]Result, len(steps))
 	d := newDemux(steps, stdout, stderr)
 	d.hold = hold
@@ -303,12 +306,25 @@ func (c *Container) runRunner(ctx context.Context, argv []string, name string, s
 	}
 	defer stdin.Close()
 	defer stdinW.Close()
+	sent := make(chan error, 1)
+	if input != nil {
+		go func() { sent <- input(stdinW) }()
+	} else {
+		sent <- nil
+	}
+	// A stop line written while input is still writing breaks its stream,
+	// which stops the runner before any job as surely.
 	stop := func() { io.WriteString(stdinW, "stop\n") }
 	var cleanup func()
 	if name != "" {
 		cleanup = func() { c.remove(name) }
 	}
 	err = run(ctx, argv, os.Environ(), "", nil, stdin, stop, d.stdout(), d.stderr(), cleanup)
+	// Closing the reading end ends a write that nobody reads any more.
+	stdin.Close()
+	if serr := <-sent; serr != nil && err == nil && !errors.Is(serr, syscall.EPIPE) {
+		err = serr
+	}
 	d.flush()
 	for i := range steps {
 		res[i] = Result{Stderr: d.errs[i].String()}

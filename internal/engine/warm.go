@@ -218,7 +218,7 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 		if err != nil {
 			return nil, false
 		}
-		res, d := c.runRunner(ctx, c.warmExecCommand(steps, checks), "", steps, stdout, stderr, true)
+		res, d := c.runRunner(ctx, c.warmExecCommand(steps, checks), "", nil, steps, stdout, stderr, true)
 		if len(d.results) > 0 || ctx.Err() != nil {
 			d.showHeld()
 			return res, true

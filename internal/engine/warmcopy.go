@@ -26,7 +26,8 @@ import (
 // warm copy-mode container mounts the cache volumes and an anonymous volume
 // of its own at warmCopyRoot, which holds the runner (sent when the
 // container is made) and one directory per build under builds/: each build
-// sends its source there with one cp, runs its compile with one exec, and
+// runs its compile with one exec, whose standard input carries the source
+// in first (a cp of its own would cost about as much as the exec), and
 // fetches its outputs with one cp. The runner compiles every build's source
 // in one place, builds/src, one build at a time (the go command's cache
 // knows the directory), removes the directories of earlier builds (its
@@ -140,7 +141,7 @@ func (c *Copy) warmCopyCommands(steps []plan.Step) []Line {
 	name := c.warmCopyName()
 	return []Line{
 		{Comment: "unless it is running already: the warm copy-mode builder container, started once the runner (" + runnerBin() + ") is copied into it: " + c.C.Bin + " cp -a - " + name + ":" + warmCopyRoot + "; " + c.C.Bin + " start " + name + " (it exits after " + WarmIdle.String() + " without a build; SMOL_WARM=0 or --warm=false: none)", Argv: c.warmCopyCreateCommand()},
-		{Comment: strings.Join(names, ", ") + " (in the warm copy-mode builder container; the source goes in first as a tar stream: " + c.C.Bin + " cp -a - " + name + ":" + path.Dir(dir) + ", and the outputs come back after: " + c.C.Bin + " cp " + name + ":" + dir + "/out -)", Argv: c.warmCopyExecCommand(steps, dir)},
+		{Comment: strings.Join(names, ", ") + " (in the warm copy-mode builder container; the source goes in first as a tar stream on its standard input, and the outputs come back after: " + c.C.Bin + " cp " + name + ":" + dir + "/out -)", Argv: c.warmCopyExecCommand(steps, dir)},
 	}
 }
 
@@ -158,18 +159,26 @@ func (c *Copy) runWarmCopy(ctx context.Context, steps []plan.Step, stdout, stder
 			}
 			fmt.Fprintf(stderr, "smol: started warm copy-mode builder container %s for the next builds (it exits after %s without one; smol clean removes it)\n", c.warmCopyName(), WarmIdle)
 		}
-		if err := c.sendBuild(ctx, dir); err != nil {
-			if ctx.Err() != nil {
-				return cancelled(steps, ctx.Err()), true
-			}
-			continue // the container is not there: make it
+		var sent int64
+		var took time.Duration
+		input := func(w io.Writer) error {
+			t0 := time.Now()
+			n, err := c.writeSource(w)
+			sent, took = n, time.Since(t0)
+			return err
 		}
-		res, d := c.C.runRunner(ctx, c.warmCopyExecCommand(steps, dir), "", steps, stdout, stderr, true)
-		if len(d.results) == 0 && ctx.Err() == nil {
+		res, d := c.C.runRunner(ctx, c.warmCopyExecCommand(steps, dir), "", input, steps, stdout, stderr, true)
+		if ctx.Err() != nil {
+			return cancelled(steps, ctx.Err()), true
+		}
+		if len(d.results) == 0 {
 			if !notRunning(d.other.String()) {
 				return nil, false
 			}
 			continue // it exited between the cp and the exec
+		}
+		if c.Log != nil {
+			fmt.Fprintf(c.Log, "smol: %-22s %6.1fs  %d files, %s in (copy mode, warm container %s)\n", "source in", took.Seconds(), len(c.Files), sizeOf(sent), c.warmCopyName())
 		}
 		d.showHeld()
 		for _, r := range res {
@@ -197,27 +206,23 @@ func cancelled(steps []plan.Step, err error) []Result {
 	return res
 }
 
-// sendBuild sends the source into build directory dir of the warm copy-mode
-// container, with an empty output directory beside it.
-func (c *Copy) sendBuild(ctx context.Context, dir string) error {
-	t0 := time.Now()
-	name := path.Base(dir)
-	n, err := c.send(ctx, c.warmCopyName()+":"+path.Dir(dir), func(tw *transfer.Writer) error {
-		for _, d := range []string{name, name + "/out"} {
-			if err := tw.Dir(d, c.C.UID, c.C.GID); err != nil {
-				return err
-			}
-		}
-		tw.Owner(c.C.UID, c.C.GID, true)
-		return tw.Tree(name+"/src", c.Source, c.Files)
-	})
+// writeSource writes to w what the runner's -build receives, the source as
+// src and an empty out, and returns the stream's size.
+func (c *Copy) writeSource(w io.Writer) (int64, error) {
+	tw := transfer.NewWriter(w, c.MTime)
+	if err := tw.Dir("out", c.C.UID, c.C.GID); err != nil {
+		return 0, fmt.Errorf("copy mode: source: %w", err)
+	}
+	tw.Owner(c.C.UID, c.C.GID, true)
+	err := tw.Tree("src", c.Source, c.Files)
+	n, cerr := tw.Close()
+	if err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return err
+		return n, fmt.Errorf("copy mode: source: %w", err)
 	}
-	if c.Log != nil {
-		fmt.Fprintf(c.Log, "smol: %-22s %6.1fs  %d files, %s in (copy mode, warm container %s)\n", "source in", time.Since(t0).Seconds(), len(c.Files), sizeOf(n), c.warmCopyName())
-	}
-	return nil
+	return n, nil
 }
 
 // startWarmCopy makes the warm copy-mode container with the cache volumes,

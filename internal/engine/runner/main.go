@@ -43,10 +43,13 @@
 // job, writes "smol-runner: stale mount DIR" to stdout and exits 3.
 //
 // Warm copy-mode containers: where the daemon cannot see the caller's files,
-// smol sends each build's source into a directory of its own in the warm
-// container, named UNIXTIME-ANYTHING (when smol sent it), and fetches the
-// outputs from it after the runner ends. -build names that directory. Before
-// its jobs, the runner removes the other directories beside it whose runner
+// each build has a directory of its own in the warm container, named
+// UNIXTIME-ANYTHING (when smol sent the build), which -build names: the
+// runner makes it and extracts into it the tar stream that smol writes first
+// on the runner's standard input (the source, as src, and an empty out; see
+// receive), and smol fetches the outputs from it after the runner ends. One
+// exec carries the source in, where a docker cp before it would cost as much
+// again as the exec. Before receiving, the runner removes the other directories beside it whose runner
 // ended more than a minute ago (smol fetches the outputs straight after) or
 // that were sent more than a day ago (a smol that died between sending and
 // fetching). Then it waits until no other build of the container compiles,
@@ -65,12 +68,14 @@
 // unchanged with stdin closed or at a terminal.
 //
 // The file uses only the standard library and nothing newer than Go 1.21, so
-// that it builds with any toolchain a module can pin. It avoids fmt and
-// encoding/json (and with them reflect), so that building it compiles as
-// little as possible.
+// that it builds with any toolchain a module can pin. It avoids
+// encoding/json, so that building it compiles as little as possible;
+// archive/tar brings in fmt and reflect, which the build the runner is
+// built after has nearly always compiled already.
 package main
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -79,6 +84,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -140,8 +146,13 @@ func main() {
 		os.Stdout.WriteString("smol-runner: stale mount " + dir + "\n")
 		os.Exit(exitStale)
 	}
+	in := bufio.NewReader(os.Stdin)
 	if o.build != "" {
 		pruneBuilds(o.build, time.Now())
+		if err := receive(in, o.build); err != nil {
+			os.Stderr.WriteString("smol-runner: receiving the source: " + err.Error() + "\n")
+			os.Exit(2)
+		}
 	}
 	if o.warm {
 		stamp := stampFile()
@@ -159,7 +170,7 @@ func main() {
 		}()
 	}
 	go func() {
-		sc := bufio.NewScanner(os.Stdin)
+		sc := bufio.NewScanner(in)
 		for sc.Scan() {
 			if strings.TrimSpace(sc.Text()) == "stop" {
 				stop()
@@ -325,14 +336,35 @@ func claimSource(ctx context.Context, build string) (release func(), err error) 
 	}
 	src, own := sourceDir(build), filepath.Join(build, "src")
 	removeTree(src) // left by a runner that died holding it
-	if err := os.Rename(own, src); err != nil {
+	if err := moveDir(own, src); err != nil {
 		lock.Close() // and with it the lock
 		return nil, err
 	}
 	return func() {
-		os.Rename(src, own)
+		moveDir(src, own)
 		lock.Close()
 	}, nil
+}
+
+// moveDir renames directory from to to, keeping its mode. Moving a directory
+// to another parent rewrites its ".." entry, which needs write permission on
+// the directory, and a build's source arrives read-only: it is made writable
+// for the move and given its mode back after.
+func moveDir(from, to string) error {
+	fi, err := os.Stat(from)
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(from, fi.Mode().Perm()|0o200); err != nil {
+		return err
+	}
+	if err = os.Rename(from, to); err != nil {
+		to = from
+	}
+	if cerr := os.Chmod(to, fi.Mode().Perm()); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // sourceDir is where the builds beside build compile: src in their parent.
@@ -692,4 +724,71 @@ func (p *prefixWriter) flush() {
 		p.w.Write(append(append([]byte(p.prefix), p.buf...), '\n'))
 		p.buf = nil
 	}
+}
+
+// receive makes the build directory dir and extracts into it the tar stream
+// that starts r, up to the stream's end-of-archive marker, so that what
+// follows on r (a "stop" line) is left for the caller. Entries are made as
+// the runner's user, with the stream's modes: a directory's only once
+// everything in it is written, since the source arrives read-only. An entry may only be
+// made in a directory the stream made, so nothing is written through a
+// symbolic link or outside dir.
+func receive(r io.Reader, dir string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	type dirMode struct {
+		path string
+		mode os.FileMode
+	}
+	var modes []dirMode
+	made := map[string]bool{".": true}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		name := path.Clean(strings.TrimSuffix(h.Name, "/"))
+		if !made[path.Dir(name)] || made[name] || name == ".." || strings.HasPrefix(name, "../") {
+			return errors.New("entry " + strconv.Quote(h.Name) + " is not a new name in a directory of the stream")
+		}
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		mode := os.FileMode(h.Mode) & os.ModePerm
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.Mkdir(p, 0o700); err != nil {
+				return err
+			}
+			made[name] = true
+			modes = append(modes, dirMode{p, mode})
+		case tar.TypeReg:
+			f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			if err := os.Symlink(h.Linkname, p); err != nil {
+				return err
+			}
+		default:
+			return errors.New("entry " + strconv.Quote(h.Name) + " is neither a file, a directory nor a symbolic link")
+		}
+	}
+	for i := len(modes) - 1; i >= 0; i-- {
+		if err := os.Chmod(modes[i].path, modes[i].mode); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gohttp-smol/gohttp-smol/internal/transfer"
 )
 
 // jobArg encodes j as smol does.
@@ -280,6 +283,7 @@ func TestClaimSource(t *testing.T) {
 	for _, d := range []string{a, b} {
 		os.MkdirAll(filepath.Join(d, "src"), 0o755)
 		os.WriteFile(filepath.Join(d, "src", "go.mod"), []byte("module "+filepath.Base(d)+"\n"), 0o444)
+		os.Chmod(filepath.Join(d, "src"), 0o555) // as receive leaves it
 	}
 	src := sourceDir(a)
 	releaseA, err := claimSource(context.Background(), a)
@@ -315,6 +319,11 @@ func TestClaimSource(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(a, "src", "go.mod")); err != nil {
 		t.Errorf("a's source did not come back: %v", err)
+	}
+	for _, d := range []string{src, filepath.Join(a, "src")} {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != 0o555 {
+			t.Errorf("%s: %v, %v: want it read-only still", d, fi.Mode(), err)
+		}
 	}
 	if got, _ := os.ReadFile(filepath.Join(src, "go.mod")); string(got) != "module 2-b\n" {
 		t.Errorf("%s holds %q, want b's go.mod", src, got)
@@ -376,5 +385,83 @@ func TestIdle(t *testing.T) {
 		if el := time.Since(start); el < 480*time.Millisecond {
 			t.Errorf("touching %s: idle ended after %v, before the touch at 200ms plus the 300ms limit", filepath.Base(touched), el)
 		}
+	}
+}
+
+// TestReceive: the stream smol writes (transfer.Writer) arrives whole, with
+// its modes, and what follows it on the input is left there; a stream that
+// would write outside the build directory or through a link is refused.
+func TestReceive(t *testing.T) {
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "cmd", "app"), 0o755)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module m\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "cmd", "app", "main.go"), []byte("package main\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "gen.sh"), []byte("#!/bin/sh\n"), 0o755)
+	os.Symlink("go.mod", filepath.Join(src, "link"))
+	var stream bytes.Buffer
+	tw := transfer.NewWriter(&stream, time.Unix(1, 0))
+	if err := tw.Dir("out", os.Getuid(), os.Getgid()); err != nil {
+		t.Fatal(err)
+	}
+	tw.Owner(os.Getuid(), os.Getgid(), true)
+	if err := tw.Tree("src", src, []string{"cmd/app/main.go", "gen.sh", "go.mod", "link"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stream.WriteString("stop\n")
+	in := bufio.NewReader(&stream)
+	dir := filepath.Join(t.TempDir(), "1-b")
+	if err := receive(in, dir); err != nil {
+		t.Fatal(err)
+	}
+	if rest, _ := io.ReadAll(in); string(rest) != "stop\n" {
+		t.Errorf("left on the input: %q, want the stop line", rest)
+	}
+	for name, want := range map[string]os.FileMode{
+		"src/go.mod": 0o444, "src/gen.sh": 0o555, "src/cmd": 0o555 | os.ModeDir,
+		"src/cmd/app/main.go": 0o444, "out": 0o755 | os.ModeDir, "src/link": os.ModeSymlink | 0o777,
+	} {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", name, fi.Mode(), want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "src/cmd/app/main.go")); string(b) != "package main\n" {
+		t.Errorf("main.go holds %q", b)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "src")); err != nil || fi.Mode().Perm() != 0o555 {
+		t.Errorf("src: %v, %v: want it read-only", fi.Mode(), err)
+	}
+
+	for _, tt := range []struct {
+		name    string
+		entries []tar.Header
+	}{
+		{"outside", []tar.Header{{Name: "../x", Typeflag: tar.TypeReg}}},
+		{"absolute", []tar.Header{{Name: "/etc/x", Typeflag: tar.TypeReg}}},
+		{"through a link", []tar.Header{{Name: "src/", Typeflag: tar.TypeDir, Mode: 0o755}, {Name: "src/l", Typeflag: tar.TypeSymlink, Linkname: "/tmp"}, {Name: "src/l/x", Typeflag: tar.TypeReg}}},
+		{"no parent", []tar.Header{{Name: "src/x", Typeflag: tar.TypeReg}}},
+		{"twice", []tar.Header{{Name: "out/", Typeflag: tar.TypeDir, Mode: 0o755}, {Name: "out/", Typeflag: tar.TypeDir, Mode: 0o755}}},
+		{"device", []tar.Header{{Name: "null", Typeflag: tar.TypeChar}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			w := tar.NewWriter(&b)
+			for _, h := range tt.entries {
+				if err := w.WriteHeader(&h); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.Close()
+			if err := receive(&b, filepath.Join(t.TempDir(), "b")); err == nil {
+				t.Errorf("receive took %v", tt.entries)
+			}
+		})
 	}
 }
