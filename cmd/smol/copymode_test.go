@@ -201,6 +201,11 @@ func copyModeChecks(t *testing.T, hidden string) {
 		if warmCopyStarted.MatchString(r.stderr) || !strings.Contains(r.stderr, "(copy mode, warm container "+name+")") {
 			t.Errorf("the second warm build did not use the running warm container:\n%s", r.stderr)
 		}
+		// The same bytes again: they come from the copies the first build
+		// kept, checked against the runner's digests, not from a fetch.
+		if !strings.Contains(r.stderr, "are the bytes of copies smol kept") {
+			t.Errorf("the second warm build fetched outputs it had already:\n%s", r.stderr)
+		}
 		if after := cacheEntries(t, mod); after != before {
 			t.Errorf("build cache volume went from %d to %d entries: the warm rebuild compiled again", before, after)
 		}

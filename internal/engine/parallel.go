@@ -412,7 +412,10 @@ type demux struct {
 	// for a run that may be retried elsewhere.
 	hold bool
 	// stale is the directory a "smol-runner: stale mount DIR" line named.
-	stale   string
+	stale string
+	// outputs are the "smol-runner: output NAME MODE SHA256" lines, less
+	// that prefix.
+	outputs []string
 	names   []string
 	out     io.Writer
 	err     io.Writer
@@ -440,6 +443,10 @@ func (d *demux) outLine(line []byte) (int, error) {
 	if rest, ok := bytes.CutPrefix(line, []byte("smol-runner: ")); ok {
 		if dir, ok := bytes.CutPrefix(rest, []byte("stale mount ")); ok {
 			d.stale = strings.TrimSpace(string(dir))
+			return len(line), nil
+		}
+		if o, ok := bytes.CutPrefix(rest, []byte("output ")); ok {
+			d.outputs = append(d.outputs, strings.TrimSpace(string(o)))
 			return len(line), nil
 		}
 		for _, n := range d.names {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -186,11 +187,16 @@ func (c *Copy) runWarmCopy(ctx context.Context, steps []plan.Step, stdout, stder
 				return res, true
 			}
 		}
+		if c.reuseOutputs(d.outputs) {
+			return res, true
+		}
 		if err := c.fetchFrom(ctx, c.warmCopyName(), dir+"/out"); err != nil {
 			for i := range res {
 				res[i].Err = err
 			}
+			return res, true
 		}
+		c.keepOutputs(d.outputs)
 		return res, true
 	}
 	return nil, false
@@ -261,4 +267,143 @@ func (c *Copy) startWarmCopy(ctx context.Context) bool {
 		return false
 	}
 	return true
+}
+
+// keptOutputs is how many fetched outputs smol keeps on the host, by digest,
+// for reuseOutputs: enough for a few platforms' outputs of two builds.
+const keptOutputs = 16
+
+// output is one "smol-runner: output" line: a file the runner's jobs wrote
+// under the build's out directory.
+type output struct {
+	name string // slash-separated, relative to out
+	mode os.FileMode
+	sum  string // SHA-256, hex
+}
+
+// parseOutputs reads the runner's output lines; ok is false when there are
+// none or one is not what the runner writes.
+func parseOutputs(lines []string) (outs []output, ok bool) {
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) != 3 || !filepath.IsLocal(f[0]) || len(f[2]) != sha256.Size*2 {
+			return nil, false
+		}
+		mode, err := strconv.ParseUint(f[1], 8, 32)
+		if _, herr := hex.DecodeString(f[2]); err != nil || herr != nil {
+			return nil, false
+		}
+		outs = append(outs, output{f[0], os.FileMode(mode).Perm(), f[2]})
+	}
+	return outs, len(outs) > 0
+}
+
+// keptDir is where smol keeps copies of fetched outputs, named by digest.
+func (c *Copy) keptDir() string { return filepath.Join(c.C.Host.Home, ".smol-outputs") }
+
+// reuseOutputs writes the outputs the runner listed into the host's output
+// directory from the copies kept of outputs fetched before, and reports
+// whether it had every one: a warm rebuild that changed nothing makes the
+// same bytes, and fetching them costs an engine call and the bytes' trip.
+// Each copy is checked against the digest the runner took of the file in
+// the container; when one is missing or differs, nothing is left written
+// and the caller fetches the outputs.
+//
+// A run with TempCaches (smol verify) fetches every output: what it checks
+// should come from the rebuild alone.
+func (c *Copy) reuseOutputs(lines []string) bool {
+	outs, ok := parseOutputs(lines)
+	if !ok || c.TempCaches {
+		return false
+	}
+	t0 := time.Now()
+	var n int64
+	var written []string
+	for _, o := range outs {
+		dst := filepath.Join(c.C.Host.Out, filepath.FromSlash(o.name))
+		size, err := copyChecked(filepath.Join(c.keptDir(), o.sum), dst, o.sum, o.mode)
+		if err != nil {
+			for _, w := range written {
+				os.Remove(w)
+			}
+			return false
+		}
+		written = append(written, dst)
+		n += size
+	}
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, "smol: %-22s %6.1fs  0 B out (copy mode: %d outputs, %s, are the bytes of copies smol kept)\n", "outputs back", time.Since(t0).Seconds(), len(outs), sizeOf(n))
+	}
+	return true
+}
+
+// keepOutputs keeps a copy of each output just fetched whose bytes are
+// those the runner listed, and removes the oldest copies beyond
+// keptOutputs. Failing to keep one costs only a fetch later.
+func (c *Copy) keepOutputs(lines []string) {
+	outs, ok := parseOutputs(lines)
+	if !ok || os.MkdirAll(c.keptDir(), 0o755) != nil {
+		return
+	}
+	for _, o := range outs {
+		kept := filepath.Join(c.keptDir(), o.sum)
+		if _, err := os.Stat(kept); err == nil {
+			os.Chtimes(kept, time.Now(), time.Now())
+			continue
+		}
+		tmp := kept + ".tmp-" + strconv.Itoa(os.Getpid())
+		os.Remove(tmp) // left by a smol of the same pid that died
+		if _, err := copyChecked(filepath.Join(c.C.Host.Out, filepath.FromSlash(o.name)), tmp, o.sum, 0o644); err == nil {
+			os.Rename(tmp, kept)
+		}
+		os.Remove(tmp)
+	}
+	entries, err := os.ReadDir(c.keptDir())
+	if err != nil || len(entries) <= keptOutputs {
+		return
+	}
+	type aged struct {
+		name string
+		mod  time.Time
+	}
+	var all []aged
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil {
+			all = append(all, aged{e.Name(), fi.ModTime()})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].mod.After(all[j].mod) })
+	for _, a := range all[min(keptOutputs, len(all)):] {
+		os.Remove(filepath.Join(c.keptDir(), a.name))
+	}
+}
+
+// copyChecked copies src to a new file dst with mode and returns its size;
+// when the bytes' SHA-256 is not sum, it removes dst and fails.
+func copyChecked(src, dst, sum string, mode os.FileMode) (int64, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return 0, err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return 0, err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(out, h), in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && hex.EncodeToString(h.Sum(nil)) != sum {
+		err = fmt.Errorf("%s: not the bytes of %s", src, sum)
+	}
+	if err != nil {
+		os.Remove(dst)
+		return 0, err
+	}
+	return n, nil
 }

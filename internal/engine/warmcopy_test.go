@@ -1,6 +1,11 @@
 package engine
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -56,5 +61,74 @@ func TestWarmCopyCommands(t *testing.T) {
 	other := &Copy{C: warmContainer(t), GoVersion: "1.26.7"}
 	if other.warmCopyName() == c.warmCopyName() {
 		t.Error("warm copy-mode containers of two Go versions share a name")
+	}
+}
+
+// TestReuseOutputs: outputs fetched once are kept by digest, and a build
+// that makes the same bytes gets them from there; a kept copy that is not
+// the listed bytes, or a listing that is not the runner's, means a fetch.
+func TestReuseOutputs(t *testing.T) {
+	bin := []byte("\x7fELF not really")
+	sum := sha256.Sum256(bin)
+	line := "linux_amd64/app 755 " + hex.EncodeToString(sum[:])
+	c := &Copy{C: &Container{}}
+	c.C.Host.Home = t.TempDir()
+	c.C.Host.Out = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(c.C.Host.Out, "linux_amd64"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(c.C.Host.Out, "linux_amd64", "app"), bin, 0o755)
+	if c.reuseOutputs([]string{line}) {
+		t.Fatal("reused an output that was never kept")
+	}
+	c.keepOutputs([]string{line})
+
+	c.C.Host.Out = t.TempDir()
+	if !c.reuseOutputs([]string{line}) {
+		t.Fatal("did not reuse the kept output")
+	}
+	got := filepath.Join(c.C.Host.Out, "linux_amd64", "app")
+	if b, err := os.ReadFile(got); err != nil || !bytes.Equal(b, bin) {
+		t.Errorf("reused output: %q, %v", b, err)
+	}
+	if fi, err := os.Stat(got); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("reused output's mode: %v, %v", fi.Mode(), err)
+	}
+
+	for _, tt := range []struct {
+		name  string
+		lines []string
+	}{
+		{"none", nil},
+		{"outside", []string{"../app 755 " + hex.EncodeToString(sum[:])}},
+		{"short digest", []string{"linux_amd64/app 755 abcd"}},
+		{"not octal", []string{"linux_amd64/app rwx " + hex.EncodeToString(sum[:])}},
+		{"one not kept", []string{line, "linux_arm64/app 755 " + strings.Repeat("0", 64)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c.C.Host.Out = t.TempDir()
+			if c.reuseOutputs(tt.lines) {
+				t.Fatal("reused")
+			}
+			if left, _ := os.ReadDir(filepath.Join(c.C.Host.Out, "linux_amd64")); len(left) > 0 {
+				t.Errorf("left %v behind", left)
+			}
+		})
+	}
+
+	kept := filepath.Join(c.keptDir(), hex.EncodeToString(sum[:]))
+	os.WriteFile(kept, []byte("tampered"), 0o644)
+	c.C.Host.Out = t.TempDir()
+	if c.reuseOutputs([]string{line}) {
+		t.Error("reused a kept copy that is not the listed bytes")
+	}
+	if _, err := os.Stat(filepath.Join(c.C.Host.Out, "linux_amd64", "app")); err == nil {
+		t.Error("left the tampered copy in the output directory")
+	}
+
+	c.TempCaches = true
+	os.WriteFile(kept, bin, 0o644)
+	if c.reuseOutputs([]string{line}) {
+		t.Error("reused outputs in a run with TempCaches (verify)")
 	}
 }

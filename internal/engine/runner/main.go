@@ -54,7 +54,8 @@
 // that were sent more than a day ago (a smol that died between sending and
 // fetching). Then it waits until no other build of the container compiles,
 // moves DIR/src to src beside DIR, where every build compiles (see
-// claimSource), runs the jobs, moves it back, and marks its own directory
+// claimSource), runs the jobs, lists the outputs with their digests when
+// every job succeeded (see listOutputs), moves the source back, and marks its own directory
 // as ended (a file .ended in it). The runner runs as the build's user, who owns those
 // directories though their files are read-only, so it makes them writable
 // before removing them.
@@ -79,6 +80,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -194,6 +197,9 @@ func main() {
 	}
 	ok := runAll(ctx, o.jobs, runtime.NumCPU(), &syncWriter{w: os.Stdout}, &syncWriter{w: os.Stderr})
 	if o.build != "" {
+		if ok {
+			listOutputs(os.Stdout, filepath.Join(o.build, "out"))
+		}
 		release()
 		touch(filepath.Join(o.build, endedFile))
 	}
@@ -791,4 +797,42 @@ func receive(r io.Reader, dir string) error {
 		}
 	}
 	return nil
+}
+
+// listOutputs writes a line "smol-runner: output NAME MODE SHA256" for each
+// file under dir, NAME relative to it and MODE in octal, so that smol need
+// not fetch an output whose bytes it has already. It writes all the lines or
+// none: when it cannot read one file, smol fetches the outputs.
+func listOutputs(w io.Writer, dir string) {
+	var lines bytes.Buffer
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			return errors.New(p + " is not a regular file")
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		lines.WriteString("smol-runner: output " + filepath.ToSlash(rel) + " " + strconv.FormatUint(uint64(fi.Mode().Perm()), 8) + " " + hex.EncodeToString(h.Sum(nil)) + "\n")
+		return nil
+	})
+	if err == nil {
+		w.Write(lines.Bytes())
+	}
 }

@@ -465,3 +465,24 @@ func TestReceive(t *testing.T) {
 		})
 	}
 }
+
+// TestListOutputs: one line per file under out, with its mode and digest.
+func TestListOutputs(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "linux_amd64"), 0o755)
+	os.WriteFile(filepath.Join(dir, "linux_amd64", "app"), []byte("a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "notes"), []byte("b"), 0o644)
+	var out bytes.Buffer
+	listOutputs(&out, dir)
+	want := "smol-runner: output linux_amd64/app 755 ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb\n" +
+		"smol-runner: output notes 644 3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d\n"
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	os.Symlink("notes", filepath.Join(dir, "link"))
+	out.Reset()
+	listOutputs(&out, dir)
+	if out.Len() != 0 {
+		t.Errorf("with a file it cannot list: %q, want nothing", out.String())
+	}
+}
