@@ -87,6 +87,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	say := func(format string, args ...any) { fmt.Fprintf(stderr, "buildbench: "+format+"\n", args...) }
 
 	if *transferMode {
+		if *fromJSON != "" {
+			fmt.Fprintln(stderr, "buildbench: -from-json re-renders the build section only; -transfer always measures")
+			return cli.ErrUsage
+		}
 		return runTransfer(ctx, cfg, args, rel(*benchmarks), rel(*jsonPath), stdout, say)
 	}
 	var res *results

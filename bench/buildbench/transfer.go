@@ -250,7 +250,7 @@ func transferMarkdown(res *transferResults) []byte {
 		}
 		w("| %s | %d | %s | %s | %s | ≤ %.1fx | %s |\n", c.Name, min(mt.N, ct.N), cell(mt), cell(ct), ratios, c.Target, result)
 	}
-	w("\nCold: a fresh `--cache-dir` for each mode and, for copy mode, its cache volumes removed first. Warm: the last cold round's caches after one warm-up build; \"up to date\" runs no container in either mode, `--force` runs the dependency stamp check and the compile containers.\n\nRaw runs (seconds, mount / copy, in round order):\n\n")
+	w("\nCold: a fresh `--cache-dir` for each mode and, for copy mode, its cache volumes removed first. Warm: the last cold round's caches after one warm-up build; \"up to date\" runs no container in either mode, `--force` runs the dependency stamp check and the compile: in mount mode by an exec in its warm container, in copy mode by an exec in its warm copy-mode container that takes the source in on its standard input, and which takes the unchanged outputs from copies smol kept once the runner's digests of the new ones match them (the bytes above are a cold round's).\n\nRaw runs (seconds, mount / copy, in round order):\n\n")
 	for _, c := range res.Cases {
 		w("- %s: %s / %s\n", c.Name, list(c.Mount), list(c.Copy))
 	}
