@@ -54,7 +54,7 @@ func TestKilledBuildIsSwept(t *testing.T) {
 	defer tree.RemoveAll(cold)
 	cmd := exec.Command(smolBin, "build", "--cache-dir", cold, "./cmd/hello")
 	cmd.Dir = dir
-	// A fresh container, which the test finds by its name.
+	// Fresh containers, which the test finds by their names.
 	cmd.Env = smolEnv("SMOL_WARM=0")
 	// A file, not a pipe: the orphaned docker CLI keeps its copy of
 	// smol's stderr open, and Wait would wait for it to close.
@@ -68,7 +68,10 @@ func TestKilledBuildIsSwept(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := strconv.Itoa(cmd.Process.Pid)
-	container := "smol-" + pid + "-build-" + runtime.GOOS + "-" + runtime.GOARCH
+	// The std step's container: a cold build compiles the standard library
+	// there, beside the dependency step, which takes long enough to kill
+	// smol in the middle of it; the compile after it is short.
+	container := "smol-" + pid + "-std-" + runtime.GOOS + "-" + runtime.GOARCH
 	t.Cleanup(func() { exec.Command("docker", "rm", "--force", container).Run() })
 	deadline := time.Now().Add(3 * time.Minute)
 	for !containerRunning(container) {
