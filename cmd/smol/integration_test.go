@@ -359,12 +359,14 @@ func TestInterrupt(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			prefix := "smol-" + strconv.Itoa(cmd.Process.Pid) + "-build"
+			// The std step's container: a cold build compiles the standard
+			// library there, for long enough to interrupt it in the middle.
+			prefix := "smol-" + strconv.Itoa(cmd.Process.Pid) + "-std"
 			deadline := time.Now().Add(3 * time.Minute)
 			for !containerRunning(prefix) {
 				if time.Now().After(deadline) {
 					cmd.Process.Kill()
-					t.Fatalf("no build container appeared\n%s", stderr.String())
+					t.Fatalf("no std container appeared\n%s", stderr.String())
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
