@@ -320,6 +320,8 @@ func (p Plan) BuildSteps(l Layout) []Step {
 	var steps []Step
 	for _, pl := range p.Platforms {
 		out := path.Join(filepath.ToSlash(l.Out), pl.OS+"_"+pl.Arch)
+		env := append(p.Env(), "GOOS="+pl.OS, "GOARCH="+pl.Arch)
+		env = append(env, p.cgoPlatformEnv(pl)...)
 		args := append([]string{"go", "build"}, p.Flags()...)
 		args = append(args, "-o", filepath.FromSlash(out)+string(filepath.Separator))
 		args = append(args, p.Packages...)
@@ -328,18 +330,11 @@ func (p Plan) BuildSteps(l Layout) []Step {
 			Platform: pl,
 			Dir:      l.Src,
 			Args:     args,
-			Env:      p.buildEnv(pl, l),
+			Env:      withLayout(env, l),
 			OutDir:   filepath.FromSlash(out),
 		})
 	}
 	return steps
-}
-
-// buildEnv is the complete environment of the build step for pl.
-func (p Plan) buildEnv(pl Platform, l Layout) []string {
-	env := append(p.Env(), "GOOS="+pl.OS, "GOARCH="+pl.Arch)
-	env = append(env, p.cgoPlatformEnv(pl)...)
-	return withLayout(env, l)
 }
 
 // StdSteps compile, for each platform with packages in pkgs, those
@@ -351,10 +346,10 @@ func (p Plan) buildEnv(pl Platform, l Layout) []string {
 // A compiled package is found in the cache only when its action ID is the
 // same, and the ID covers the toolchain, GOOS/GOARCH, the code-generation
 // knobs, CGO_ENABLED and the C toolchain settings, -trimpath and the build
-// tags. So each step has exactly the build step's environment (GOCACHE
-// among it), working directory and flags (-ldflags and -mod change no
-// compile of the standard library, and are kept so that nothing differs),
-// and only drops -o: go build of several packages without -o writes nothing
+// tags. So each step is made from its platform's build step: exactly its
+// environment (GOCACHE among it), working directory and flags (-ldflags and
+// -mod change no compile of the standard library, and are kept so that
+// nothing differs), less -o and the packages: go build of several packages without -o writes nothing
 // but the cache. The steps write no outputs and change no output byte: a
 // cached compile is what the build step would have compiled itself.
 //
@@ -363,18 +358,18 @@ func (p Plan) buildEnv(pl Platform, l Layout) []string {
 // builds without std steps.
 func (p Plan) StdSteps(l Layout, pkgs map[Platform][]string) []Step {
 	var steps []Step
-	for _, pl := range p.Platforms {
-		if len(pkgs[pl]) == 0 {
+	for _, b := range p.BuildSteps(l) {
+		if len(pkgs[b.Platform]) == 0 {
 			continue
 		}
-		args := append([]string{"go", "build"}, p.Flags()...)
-		args = append(args, pkgs[pl]...)
+		// The build's arguments end with -o DIR and its packages.
+		args := append(slices.Clone(b.Args[:slices.Index(b.Args, "-o")]), pkgs[b.Platform]...)
 		steps = append(steps, Step{
-			Name:     "std " + pl.String(),
-			Platform: pl,
-			Dir:      l.Src,
+			Name:     "std " + b.Platform.String(),
+			Platform: b.Platform,
+			Dir:      b.Dir,
 			Args:     args,
-			Env:      p.buildEnv(pl, l),
+			Env:      b.Env,
 		})
 	}
 	return steps
