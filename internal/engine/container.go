@@ -154,9 +154,19 @@ func (c *Container) Run(ctx context.Context, s plan.Step, stdout, stderr io.Writ
 			return fmt.Errorf("%s: %q contains ':' or ',', which %s -v cannot mount: move it", s.Name, p, c.Kind)
 		}
 	}
+	return c.runCLI(ctx, c.Command(s), c.ContainerName(s), stdinFor(s), stdout, stderr)
+}
+
+// runCLI runs argv, an engine command that runs container name, and
+// explains a failure to reach the daemon. Cancelled, the container is
+// interrupted, then removed.
+func (c *Container) runCLI(ctx context.Context, argv []string, name string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var errBuf bytes.Buffer
-	name := c.ContainerName(s)
-	err := run(ctx, c.Command(s), os.Environ(), "", nil, stdinFor(s), nil, stdout, io.MultiWriter(stderr, &errBuf), func() { c.remove(name) })
+	err := proc{
+		argv: argv, env: os.Environ(), stdin: stdin,
+		stdout: stdout, stderr: io.MultiWriter(stderr, &errBuf),
+		cleanup: func() { c.remove(name) },
+	}.run(ctx)
 	if err != nil && ctx.Err() == nil {
 		if daemonErr := explainDaemon(c.Kind, errBuf.String()); daemonErr != nil {
 			return daemonErr

@@ -222,15 +222,7 @@ func (c *Copy) runStep(ctx context.Context, s plan.Step, stdout, stderr io.Write
 	if err := c.start(ctx); err != nil {
 		return err
 	}
-	var errBuf bytes.Buffer
-	name := c.stepName(s)
-	err := run(ctx, c.Command(s), os.Environ(), "", nil, stdinFor(s), nil, stdout, io.MultiWriter(stderr, &errBuf), func() { c.C.remove(name) })
-	if err != nil && ctx.Err() == nil {
-		if daemonErr := explainDaemon(c.C.Kind, errBuf.String()); daemonErr != nil {
-			return daemonErr
-		}
-	}
-	return err
+	return c.C.runCLI(ctx, c.Command(s), c.stepName(s), stdinFor(s), stdout, stderr)
 }
 
 // CacheKey names the daemon-side caches for the dependency step's stamp:

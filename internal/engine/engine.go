@@ -114,33 +114,59 @@ func stdinFor(s plan.Step) io.Reader {
 	return nil
 }
 
-// run starts argv with env and waits, as cred's user when not nil, with
-// stdin as its standard input (nil for none). On cancel it calls stop, when
-// not nil, and interrupts the process; cleanup, when not nil, is called after
-// a cancelled run to make sure nothing is left behind.
-func run(ctx context.Context, argv, env []string, dir string, cred *syscall.Credential, stdin io.Reader, stop func(), stdout, stderr io.Writer, cleanup func()) error {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	if cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
-	cmd.Stdin = stdin
-	cmd.Env = env
-	cmd.Dir = dir
-	cmd.Stdout = stdout
-	cmd.Stderr = stderr
-	// On cancel, ask politely first: the docker CLI forwards SIGINT to the
-	// go command in the container, which stops and removes its temp files.
+// proc is a process an executor starts for a step, and how it is stopped
+// when the build is cancelled.
+type proc struct {
+	argv, env []string
+	dir       string
+	// cred, when not nil, is the user the process runs as.
+	cred *syscall.Credential
+	// stdin is its standard input (nil for none).
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// group starts the process in a process group of its own and
+	// interrupts the whole group, as Ctrl-C in a terminal does, so that
+	// the compiles and links a go command started end with it (go build
+	// exits at once on an interrupt and leaves them running). Not for a
+	// process that reads the terminal: out of the terminal's foreground
+	// group, it would be stopped by SIGTTIN.
+	group bool
+	// stop, when not nil, is called on cancel before the interrupt.
+	stop func()
+	// cleanup, when not nil, is called after a cancelled run to make sure
+	// nothing is left behind.
+	cleanup func()
+}
+
+// run starts p and waits for it. On cancel it calls p.stop, interrupts the
+// process (its group, with p.group), kills it if it has not ended 10s later
+// and returns ctx's error once p.cleanup is done.
+func (p proc) run(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, p.argv[0], p.argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred, Setpgid: p.group}
+	cmd.Stdin = p.stdin
+	cmd.Env = p.env
+	cmd.Dir = p.dir
+	cmd.Stdout = p.stdout
+	cmd.Stderr = p.stderr
+	// On cancel, interrupt before killing: a go command that handles the
+	// interrupt (go test, go run) stops its children itself, the runner
+	// stops its jobs, and the docker CLI forwards the interrupt to the
+	// container.
 	cmd.Cancel = func() error {
-		if stop != nil {
-			stop()
+		if p.stop != nil {
+			p.stop()
+		}
+		if p.group {
+			return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 		}
 		return cmd.Process.Signal(os.Interrupt)
 	}
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		if cleanup != nil {
-			cleanup()
+		if p.cleanup != nil {
+			p.cleanup()
 		}
 		return ctx.Err()
 	}

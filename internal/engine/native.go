@@ -46,5 +46,5 @@ func (n *Native) path() string {
 func (n *Native) Run(ctx context.Context, s plan.Step, stdout, stderr io.Writer) error {
 	env := append([]string{"PATH=" + n.path()}, s.Env...)
 	argv := append([]string{n.Go}, s.Args[1:]...)
-	return run(ctx, argv, env, s.Dir, n.As, stdinFor(s), nil, stdout, stderr, nil)
+	return proc{argv: argv, env: env, dir: s.Dir, cred: n.As, stdin: stdinFor(s), stdout: stdout, stderr: stderr, group: !s.Interactive}.run(ctx)
 }

@@ -319,7 +319,7 @@ func (c *Container) runRunner(ctx context.Context, argv []string, name string, i
 	if name != "" {
 		cleanup = func() { c.remove(name) }
 	}
-	err = run(ctx, argv, os.Environ(), "", nil, stdin, stop, d.stdout(), d.stderr(), cleanup)
+	err = proc{argv: argv, env: os.Environ(), stdin: stdin, stdout: d.stdout(), stderr: d.stderr(), stop: stop, cleanup: cleanup}.run(ctx)
 	// Closing the reading end ends a write that nobody reads any more.
 	stdin.Close()
 	if serr := <-sent; serr != nil && err == nil && !errors.Is(serr, syscall.EPIPE) {

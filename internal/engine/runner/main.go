@@ -590,6 +590,10 @@ func runAll(ctx context.Context, jobs []job, n int, stdout, stderr io.Writer) bo
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
+			// Cancelled while waiting for a slot: the job is reported
+			// as never started, and it holds no slot to give back.
+			ok[i] = runJob(ctx, jobs[i], stdout, stderr)
+			continue
 		}
 		wg.Add(1)
 		go func(i int) {
@@ -624,9 +628,14 @@ func run(ctx context.Context, j job, stdout, stderr io.Writer) error {
 	cmd := exec.CommandContext(ctx, j.Args[0], j.Args[1:]...)
 	cmd.Dir = j.Dir
 	cmd.Env = overlay(os.Environ(), j.Env)
-	// Interrupt rather than kill: the go command then removes its
-	// temporary files before it exits.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	// Interrupt the job's process group, as Ctrl-C in a terminal does,
+	// rather than the go command alone: go build and go list exit at once
+	// on an interrupt and leave the compiles and links they started
+	// running, which in a warm container outlive the build and slow the
+	// next one. A go command that handles the interrupt (go test, go run)
+	// stops its children itself.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
 	cmd.WaitDelay = 10 * time.Second
 	out := &prefixWriter{w: stdout, prefix: j.Name + ": "}
 	errOut := &prefixWriter{w: stderr, prefix: j.Name + ": "}

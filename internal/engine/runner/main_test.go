@@ -74,6 +74,43 @@ func TestRunAll(t *testing.T) {
 	}
 }
 
+// TestRunAllCancel cancels a run that has more jobs than slots: the running
+// one is interrupted, the waiting ones are reported as never started, and
+// runAll returns.
+func TestRunAllCancel(t *testing.T) {
+	sh := needSh(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	jobs := []job{
+		{Name: "first", Args: []string{sh, "-c", "exec sleep 60"}},
+		{Name: "second", Args: []string{sh, "-c", "exec sleep 60"}},
+		{Name: "third", Args: []string{sh, "-c", "exec sleep 60"}},
+	}
+	var out bytes.Buffer
+	done := make(chan bool, 1)
+	go func() { done <- runAll(ctx, jobs, 1, &syncWriter{w: &out}, &syncWriter{w: io.Discard}) }()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Error("runAll reported success for a cancelled run")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("runAll did not return after the cancel")
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	slices.Sort(lines)
+	want := []string{
+		"smol-runner: first: interrupted",
+		"smol-runner: second: interrupted before it started",
+		"smol-runner: third: interrupted before it started",
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("results %q, want %q", lines, want)
+	}
+}
+
 func TestParse(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -142,39 +179,15 @@ func TestStopLine(t *testing.T) {
 	sh := needSh(t)
 	bin := buildRunner(t)
 
-	t.Run("stop", func(t *testing.T) {
-		cmd := exec.Command(bin, jobArg(t, job{Name: "slow", Args: []string{sh, "-c", "echo started; exec sleep 60"}}))
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer cmd.Process.Kill()
-		r := bufio.NewReader(stdout)
-		if line, err := r.ReadString('\n'); line != "slow: started\n" {
-			t.Fatalf("first line %q (%v), want the job's", line, err)
-		}
-		start := time.Now()
-		stdin.Write([]byte("stop\n"))
-		rest, _ := io.ReadAll(r)
-		err = cmd.Wait()
-		if took := time.Since(start); took > 5*time.Second {
-			t.Errorf("stopping took %v", took)
-		}
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-			t.Errorf("exit %v, want 130", err)
-		}
-		if string(rest) != "smol-runner: slow: interrupted\n" {
-			t.Errorf("after stop: %q, want the interrupted result", rest)
-		}
-	})
+	for _, tt := range []struct{ name, script string }{
+		{"stop", "echo started; exec sleep 60"},
+		// The go command, interrupted, waits for the compiles it
+		// started; so does this shell for its sleep, unless the
+		// interrupt reaches the sleep too.
+		{"stop reaches what the job started", "trap 'echo interrupted' INT; sh -c 'echo started; exec sleep 60'"},
+	} {
+		t.Run(tt.name, func(t *testing.T) { stopLine(t, bin, sh, tt.script) })
+	}
 
 	t.Run("end of input", func(t *testing.T) {
 		cmd := exec.Command(bin, jobArg(t, job{Name: "short", Args: []string{sh, "-c", "sleep 0.3; echo done"}}))
@@ -187,6 +200,42 @@ func TestStopLine(t *testing.T) {
 			t.Errorf("output %q, want %q", out, want)
 		}
 	})
+}
+
+// stopLine runs script as the runner's one job, writes "stop" once the job
+// has printed "started", and checks that the runner stops at once.
+func stopLine(t *testing.T, bin, sh, script string) {
+	cmd := exec.Command(bin, jobArg(t, job{Name: "slow", Args: []string{sh, "-c", script}}))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	r := bufio.NewReader(stdout)
+	if line, err := r.ReadString('\n'); line != "slow: started\n" {
+		t.Fatalf("first line %q (%v), want the job's", line, err)
+	}
+	start := time.Now()
+	stdin.Write([]byte("stop\n"))
+	rest, _ := io.ReadAll(r)
+	err = cmd.Wait()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("stopping took %v", took)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Errorf("exit %v, want 130", err)
+	}
+	if !strings.HasSuffix(string(rest), "smol-runner: slow: interrupted\n") {
+		t.Errorf("after stop: %q, want the interrupted result", rest)
+	}
 }
 
 func TestParseOptions(t *testing.T) {
