@@ -106,6 +106,35 @@ func TestWarmContainer(t *testing.T) {
 		t.Errorf("SHA256SUMS after the stale container was replaced differ:\n%s", got)
 	}
 
+	// The cache directory's home removed and made again (as by rm -rf of
+	// the cache): the runner's directory is no longer inside what the
+	// container mounted, so the engine cannot even start the runner
+	// there. The build must say so in its own words, not the engine's,
+	// and replace the container.
+	if err := os.RemoveAll(filepath.Join(cache, "go1.26.8", "home")); err != nil {
+		t.Fatal(err)
+	}
+	// The first build after it makes the runner again, in a fresh
+	// container; the next would run it in the warm one.
+	got, stderr = build("warm build after the cache's home was made again", true)
+	if got != want {
+		t.Errorf("SHA256SUMS after the cache's home was made again differ:\n%s", got)
+	}
+	got, more := build("second warm build after the cache's home was made again", true)
+	stderr += more
+	if !strings.Contains(stderr, "smol: removed warm builder container "+started[0]+": its cache directory is no longer the host directory it mounted") {
+		t.Errorf("warm container without its cache directory not reported as removed:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "OCI runtime") || strings.Contains(stderr, "chdir") {
+		t.Errorf("the engine's error reached the user:\n%s", stderr)
+	}
+	if len(started) != 3 || running(started[0]) == "" {
+		t.Errorf("after the cache's home was made again: started %v, want the warm container started again", started)
+	}
+	if got != want {
+		t.Errorf("SHA256SUMS of the second build after the cache's home was made again differ:\n%s", got)
+	}
+
 	// One platform alone goes through the warm container too, its lines
 	// without the step's name, and gives the same bytes.
 	r := smol(t, dir, []string{"SMOL_CACHE_DIR=" + cache, "SMOL_WARM=1"}, "build", "--force", "--set-version", "v1", "--platform", host, "--out", "dist-one", "./cmd/hello", "./cmd/bye")

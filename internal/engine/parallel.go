@@ -456,7 +456,23 @@ func (d *demux) outLine(line []byte) (int, error) {
 			}
 		}
 	}
+	if d.hold && !d.stepLine(line) {
+		// The engine's own complaint (docker exec writes some of its
+		// errors to standard output).
+		d.other.Write(line)
+		return len(line), nil
+	}
 	return d.out.Write(line)
+}
+
+// stepLine reports whether line is one of a step's, "NAME: ...".
+func (d *demux) stepLine(line []byte) bool {
+	for _, n := range d.names {
+		if bytes.HasPrefix(line, []byte(n+": ")) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *demux) errLine(line []byte) (int, error) {

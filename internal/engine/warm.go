@@ -223,6 +223,12 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 			d.showHeld()
 			return res, true
 		}
+		if d.stale == "" && noWorkDir(d.other.String()) {
+			// The runner's directory is gone from the cache the
+			// container mounted: the cache was removed and made again
+			// since, so the runner never started to check.
+			d.stale = "cache directory"
+		}
 		if d.stale != "" {
 			c.removeWarm()
 			fmt.Fprintf(stderr, "smol: removed warm builder container %s: its %s is no longer the host directory it mounted\n", c.warmName(), d.stale)
@@ -277,6 +283,14 @@ func (c *Container) startWarmEarly(ctx context.Context, steps []plan.Step) {
 func notRunning(stderr string) bool {
 	s := strings.ToLower(stderr)
 	return strings.Contains(s, "no such container") || strings.Contains(s, "is not running") || strings.Contains(s, "no container with name")
+}
+
+// noWorkDir reports whether the engine said it could not enter the exec's
+// working directory, as runc says it: "chdir to cwd (...) set in
+// config.json failed: no such file or directory".
+func noWorkDir(stderr string) bool {
+	s := strings.ToLower(stderr)
+	return strings.Contains(s, "chdir") && strings.Contains(s, "no such file or directory")
 }
 
 // startWarm starts the warm container; another smol starting the same one at

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -190,5 +192,50 @@ func TestHostRunnerEnv(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s=%q, want %q", k, got[k], v)
 		}
+	}
+}
+
+// TestEngineSigns: the engine's words that make a warm container's exec
+// fail over to another container, as the engines print them.
+func TestEngineSigns(t *testing.T) {
+	for _, tt := range []struct {
+		msg                 string
+		noWorkDir, notThere bool
+	}{
+		{`OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd ("/cache/home/.smol-runner/a5c7dd7269078709") set in config.json failed: no such file or directory: unknown`, true, false},
+		{"Error response from daemon: No such container: smol-warm-0123456789abcdef", false, true},
+		{"Error response from daemon: container 4f2a is not running", false, true},
+		{"build linux/amd64: open /src/main.go: no such file or directory", false, false},
+	} {
+		if got := noWorkDir(tt.msg); got != tt.noWorkDir {
+			t.Errorf("noWorkDir(%q) = %v", tt.msg, got)
+		}
+		if got := notRunning(tt.msg); got != tt.notThere {
+			t.Errorf("notRunning(%q) = %v", tt.msg, got)
+		}
+	}
+}
+
+// TestDemuxHold: with hold, what the engine writes on either stream is kept
+// back, while the steps' own lines pass.
+func TestDemuxHold(t *testing.T) {
+	steps := []plan.Step{{Name: "build linux/amd64"}}
+	var out, errOut bytes.Buffer
+	d := newDemux(steps, &out, &errOut)
+	d.hold = true
+	io.WriteString(d.stdout(), "OCI runtime exec failed: chdir to cwd failed\nbuild linux/amd64: compiled\nsmol-runner: build linux/amd64: ok\n")
+	io.WriteString(d.stderr(), "Error response from daemon: No such container: x\nbuild linux/amd64: warning\n")
+	d.flush()
+	if want := "build linux/amd64: compiled\n"; out.String() != want {
+		t.Errorf("stdout %q, want %q", out.String(), want)
+	}
+	if want := "build linux/amd64: warning\n"; errOut.String() != want {
+		t.Errorf("stderr %q, want %q", errOut.String(), want)
+	}
+	if got := d.other.String(); !strings.Contains(got, "OCI runtime") || !strings.Contains(got, "No such container") {
+		t.Errorf("held %q, want both of the engine's lines", got)
+	}
+	if d.results["build linux/amd64"] != "ok" {
+		t.Errorf("results %v", d.results)
 	}
 }
