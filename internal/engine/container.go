@@ -149,10 +149,8 @@ func (c *Container) command(s plan.Step, mounts []string) []string {
 
 // Run implements Executor.
 func (c *Container) Run(ctx context.Context, s plan.Step, stdout, stderr io.Writer) error {
-	for _, p := range []string{c.Host.Src, c.Host.Out, c.Host.GoCache, c.Host.ModCache, c.Host.Home} {
-		if strings.ContainsAny(p, ":,") {
-			return fmt.Errorf("%s: %q contains ':' or ',', which %s -v cannot mount: move it", s.Name, p, c.Kind)
-		}
+	if err := c.checkMounts(); err != nil {
+		return fmt.Errorf("%s: %w", s.Name, err)
 	}
 	return c.runCLI(ctx, c.Command(s), c.ContainerName(s), stdinFor(s), stdout, stderr)
 }

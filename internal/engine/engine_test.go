@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"context"
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,5 +127,18 @@ func TestFind(t *testing.T) {
 	}
 	if k, _, err := Find("native"); k != "native" || err != nil {
 		t.Errorf("native: %q %v", k, err)
+	}
+}
+
+// TestRunRefusesUnmountable: a host directory that -v cannot express fails
+// the step by name before any engine command runs (the engine's binary here
+// does not exist).
+func TestRunRefusesUnmountable(t *testing.T) {
+	host := plan.Layout{Src: "/home/dev/a:b", Out: "/o", GoCache: "/c", ModCache: "/m", Home: "/h"}
+	c := &Container{Kind: "docker", Bin: filepath.Join(t.TempDir(), "no-docker"), Image: "golang:1.26.8", Host: host, Prefix: "smol-1"}
+	err := c.Run(context.Background(), plan.Step{Name: "build linux/amd64", Args: []string{"go", "version"}}, io.Discard, io.Discard)
+	want := `build linux/amd64: "/home/dev/a:b" contains ':' or ',', which docker -v cannot mount: move it`
+	if err == nil || err.Error() != want {
+		t.Errorf("Run error = %v, want %q", err, want)
 	}
 }

@@ -449,14 +449,12 @@ func (d *demux) outLine(line []byte) (int, error) {
 			d.outputs = append(d.outputs, strings.TrimSpace(string(o)))
 			return len(line), nil
 		}
-		for _, n := range d.names {
-			if r, ok := bytes.CutPrefix(rest, []byte(n+": ")); ok {
-				d.results[n] = strings.TrimSpace(string(r))
-				return len(line), nil
-			}
+		if i, r := d.cutStep(rest); i >= 0 {
+			d.results[d.names[i]] = strings.TrimSpace(string(r))
+			return len(line), nil
 		}
 	}
-	if d.hold && !d.stepLine(line) {
+	if i, _ := d.cutStep(line); i < 0 && d.hold {
 		// The engine's own complaint (docker exec writes some of its
 		// errors to standard output).
 		d.other.Write(line)
@@ -465,32 +463,27 @@ func (d *demux) outLine(line []byte) (int, error) {
 	return d.out.Write(line)
 }
 
-// stepLine reports whether line is one of a step's, "NAME: ...".
-func (d *demux) stepLine(line []byte) bool {
-	for _, n := range d.names {
-		if bytes.HasPrefix(line, []byte(n+": ")) {
-			return true
-		}
-	}
-	return false
-}
-
 func (d *demux) errLine(line []byte) (int, error) {
-	kept := false
-	for i, n := range d.names {
-		if r, ok := bytes.CutPrefix(line, []byte(n+": ")); ok {
-			d.errs[i].Write(r)
-			kept = true
-			break
-		}
-	}
-	if !kept {
+	if i, r := d.cutStep(line); i >= 0 {
+		d.errs[i].Write(r)
+	} else {
 		d.other.Write(line)
 		if d.hold {
 			return len(line), nil
 		}
 	}
 	return d.err.Write(line)
+}
+
+// cutStep returns the index of the step whose "NAME: " b starts with, and
+// what follows it; -1 when b is no step's.
+func (d *demux) cutStep(b []byte) (int, []byte) {
+	for i, n := range d.names {
+		if r, ok := bytes.CutPrefix(b, []byte(n+": ")); ok {
+			return i, r
+		}
+	}
+	return -1, nil
 }
 
 // showHeld writes what hold kept back.

@@ -223,15 +223,16 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 			d.showHeld()
 			return res, true
 		}
-		if d.stale == "" && noWorkDir(d.other.String()) {
+		stale := d.stale
+		if stale == "" && noWorkDir(d.other.String()) {
 			// The runner's directory is gone from the cache the
 			// container mounted: the cache was removed and made again
 			// since, so the runner never started to check.
-			d.stale = "cache directory"
+			stale = "cache directory"
 		}
-		if d.stale != "" {
+		if stale != "" {
 			c.removeWarm()
-			fmt.Fprintf(stderr, "smol: removed warm builder container %s: its %s is no longer the host directory it mounted\n", c.warmName(), d.stale)
+			fmt.Fprintf(stderr, "smol: removed warm builder container %s: its %s is no longer the host directory it mounted\n", c.warmName(), stale)
 		} else if !notRunning(d.other.String()) {
 			return nil, false
 		}
