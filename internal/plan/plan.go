@@ -349,8 +349,8 @@ func (p Plan) BuildSteps(l Layout) []Step {
 // tags. So each step is made from its platform's build step: exactly its
 // environment (GOCACHE among it), working directory and flags (-ldflags and
 // -mod change no compile of the standard library, and are kept so that
-// nothing differs), less -o and the packages: go build of several packages without -o writes nothing
-// but the cache. The steps write no outputs and change no output byte: a
+// nothing differs), less -o and the packages: go build of several packages
+// without -o writes nothing but the cache. The steps write no outputs and change no output byte: a
 // cached compile is what the build step would have compiled itself.
 //
 // A default.pgo in a main package's directory (-pgo=auto) changes the

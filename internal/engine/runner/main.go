@@ -48,15 +48,16 @@
 // runner makes it and extracts into it the tar stream that smol writes first
 // on the runner's standard input (the source, as src, and an empty out; see
 // receive), and smol fetches the outputs from it after the runner ends. One
-// exec carries the source in, where a docker cp before it would cost as much
-// again as the exec. Before receiving, the runner removes the other directories beside it whose runner
-// ended more than a minute ago (smol fetches the outputs straight after) or
-// that were sent more than a day ago (a smol that died between sending and
-// fetching). Then it waits until no other build of the container compiles,
-// moves DIR/src to src beside DIR, where every build compiles (see
-// claimSource), runs the jobs, lists the outputs with their digests when
-// every job succeeded (see listOutputs), moves the source back, and marks its own directory
-// as ended (a file .ended in it). The runner runs as the build's user, who owns those
+// exec carries the source in, where a docker cp before it would cost as
+// much again as the exec. Before receiving, the runner removes the other
+// directories beside it whose runner ended more than a minute ago (smol
+// fetches the outputs straight after) or that were sent more than a day ago
+// (a smol that died between sending and fetching). Then it waits until no
+// other build of the container compiles, moves DIR/src to src beside DIR,
+// where every build compiles (see claimSource), runs the jobs, lists the
+// outputs with their digests when every job succeeded (see listOutputs),
+// moves the source back, and marks its own directory as ended (a file
+// .ended in it). The runner runs as the build's user, who owns those
 // directories though their files are read-only, so it makes them writable
 // before removing them.
 //
@@ -745,9 +746,9 @@ func (p *prefixWriter) flush() {
 // that starts r, up to the stream's end-of-archive marker, so that what
 // follows on r (a "stop" line) is left for the caller. Entries are made as
 // the runner's user, with the stream's modes: a directory's only once
-// everything in it is written, since the source arrives read-only. An entry may only be
-// made in a directory the stream made, so nothing is written through a
-// symbolic link or outside dir.
+// everything in it is written, since the source arrives read-only. An entry
+// may only be made in a directory the stream made, so nothing is written
+// through a symbolic link or outside dir.
 func receive(r io.Reader, dir string) error {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err
