@@ -64,6 +64,12 @@ type Record struct {
 // and rebuilds. The killed process's scratch directory is removed by the
 // next build (see Sweep).
 func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, rec Record, log, stderr io.Writer) (m manifest.Manifest, err error) {
+	return run(ctx, p, x, host, rec, nil, log, stderr)
+}
+
+// run is Run; beforeCompile, when not nil, is called between the dependency
+// steps and the compile, and its error ends the build.
+func run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, rec Record, beforeCompile func() error, log, stderr io.Writer) (m manifest.Manifest, err error) {
 	_, statErr := os.Stat(p.OutDir)
 	if err := prepareDirs(p, host); err != nil {
 		return manifest.Manifest{}, err
@@ -89,6 +95,11 @@ func Run(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, 
 	}
 	if err := deps(ctx, p, x, host, p.BuildDepsSteps(x.Layout()), std, log, stderr); err != nil {
 		return manifest.Manifest{}, err
+	}
+	if beforeCompile != nil {
+		if err := beforeCompile(); err != nil {
+			return manifest.Manifest{}, err
+		}
 	}
 	var outs []built
 	steps := p.BuildSteps(x.Layout())

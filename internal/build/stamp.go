@@ -31,27 +31,50 @@ import (
 // SHA256SUMS still holds the bytes listed: then Update says so in one line
 // and changes nothing. upToDate reports that.
 //
-// The source is read before the build starts: a file edited while it runs
-// leaves a stamp that does not match it, and the next build runs again.
+// The source is read before the compile starts: a file edited while the
+// build runs leaves a stamp that does not match it, and the next build runs
+// again.
 func Update(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layout, rec Record, force bool, log, stderr io.Writer) (upToDate bool, err error) {
 	// The sweep waits mostly on the engine's CLI, the stamp on the disk and
-	// the CPU: overlap them, since together they are the whole cost of a
-	// build that is up to date.
-	swept := make(chan struct{})
+	// the CPU: they overlap, since together they are the whole cost of a
+	// build that is up to date. With nothing to compare the stamp with
+	// (the first build into p.OutDir with this cache, or force), the build
+	// does not wait for them: they run beside its first steps, and only
+	// the compile waits, so that the source is still read before it.
+	// What the sweep says is held until then, in order.
+	var (
+		st       stamp
+		stampErr error
+		swept    bytes.Buffer
+		done     = make(chan struct{})
+		once     sync.Once
+	)
 	go func() {
-		defer close(swept)
-		Sweep(ctx, p, x, log)
+		defer close(done)
+		sweepDone := make(chan struct{})
+		go func() {
+			defer close(sweepDone)
+			Sweep(ctx, p, x, &swept)
+		}()
+		st, stampErr = newStamp(ctx, p, rec, x.Name())
+		<-sweepDone
 	}()
-	st, err := newStamp(ctx, p, rec, x.Name())
-	<-swept
-	if err != nil {
-		return false, err
+	ready := func() error {
+		<-done
+		once.Do(func() { log.Write(swept.Bytes()) })
+		return stampErr
 	}
-	if !force && st.current() {
-		fmt.Fprintf(log, "smol: up to date: %s matches its sources and SHA256SUMS (--force to build anyway)\n", relTo(p, p.OutDir))
-		return true, nil
+	defer ready()
+	if _, err := os.Stat(stampPath(p)); err == nil && !force {
+		if err := ready(); err != nil {
+			return false, err
+		}
+		if st.current() {
+			fmt.Fprintf(log, "smol: up to date: %s matches its sources and SHA256SUMS (--force to build anyway)\n", relTo(p, p.OutDir))
+			return true, nil
+		}
 	}
-	m, err := Run(ctx, p, x, host, rec, log, stderr)
+	m, err := run(ctx, p, x, host, rec, ready, log, stderr)
 	if err != nil {
 		return false, err
 	}
@@ -84,12 +107,17 @@ func newStamp(ctx context.Context, p plan.Plan, rec Record, engineName string) (
 		return stamp{}, err
 	}
 	h.Write(src)
-	dir := sha256.Sum256([]byte(p.OutDir))
 	return stamp{
-		path:   filepath.Join(p.CacheDir, "built", hex.EncodeToString(dir[:16])),
+		path:   stampPath(p),
 		outDir: p.OutDir,
 		inputs: hex.EncodeToString(h.Sum(nil)),
 	}, nil
+}
+
+// stampPath is the stamp file of builds into p.OutDir with p's cache.
+func stampPath(p plan.Plan) string {
+	dir := sha256.Sum256([]byte(p.OutDir))
+	return filepath.Join(p.CacheDir, "built", hex.EncodeToString(dir[:16]))
 }
 
 // text is the stamp file's content for the outputs whose SHA256SUMS and

@@ -54,6 +54,8 @@ type Container struct {
 	// Labels are KEY=VALUE container labels, each passed as --label: they
 	// say which smol process a container belongs to.
 	Labels []string
+	// runner is the one host build of the runner (see StartRunner).
+	runner hostBuild
 }
 
 // NoFileLimit returns the process's RLIMIT_NOFILE as "soft:hard".

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 )
 
 // The runner is smol's own program, not part of what is built: it only
@@ -38,6 +39,49 @@ func hostRunnerEnv(environ []string) []string {
 		env = append(env, k+"="+v)
 	}
 	return env
+}
+
+// hostBuild is the one host build of the runner in a run: every step that
+// needs the runner waits for the same build, and the build can start
+// before the first step is known.
+type hostBuild struct {
+	once sync.Once
+	done chan struct{}
+	ok   bool
+}
+
+// StartRunner starts building the runner on the host in the background
+// when it is not built yet, so that the build overlaps what smol does
+// before its first step (looking up the image, asking the daemon what it
+// sees, reading the source). The steps wait for it; so does WaitRunner.
+// It must only be called when the build runs as the calling user, since
+// it creates the cache's home directory.
+func (c *Container) StartRunner(ctx context.Context) {
+	c.runner.once.Do(func() {
+		c.runner.done = make(chan struct{})
+		go func() {
+			defer close(c.runner.done)
+			c.runner.ok = c.buildRunnerOnHost(ctx)
+		}()
+	})
+}
+
+// WaitRunner waits for a host build of the runner that StartRunner
+// started, so that no go command outlives smol with a half-written file in
+// the cache. It returns at once when none was started.
+func (c *Container) WaitRunner() {
+	c.runner.once.Do(func() {})
+	if c.runner.done != nil {
+		<-c.runner.done
+	}
+}
+
+// hostRunner reports whether the runner is built, building it on the host
+// first if need be (once per run, however many steps ask at the same time).
+func (c *Container) hostRunner(ctx context.Context) bool {
+	c.StartRunner(ctx)
+	<-c.runner.done
+	return c.runner.ok
 }
 
 // buildRunnerOnHost compiles the runner into its directory in the host

@@ -271,7 +271,7 @@ func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stder
 		}
 		return res
 	}
-	if !c.buildRunnerOnHost(ctx) {
+	if !c.hostRunner(ctx) {
 		return c.runSeparately(ctx, steps, stdout, stderr)
 	}
 	c.startWarmEarly(ctx, steps)

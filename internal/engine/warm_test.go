@@ -33,6 +33,12 @@ func warmContainer(t *testing.T) *Container {
 	if err := os.WriteFile(filepath.Join(runnerDir(host, filepath.Join), runnerBin()), nil, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return warmAt(host)
+}
+
+// warmAt is warmContainer's container for host: a new one each time, to
+// change one field of.
+func warmAt(host plan.Layout) *Container {
 	return &Container{Kind: "docker", Bin: "docker", Image: "sha256:abc", Host: host, UID: 1000, GID: 1000, Prefix: "smol-7", Warm: true}
 }
 
@@ -76,7 +82,7 @@ func TestWarmName(t *testing.T) {
 	if !strings.HasPrefix(base, "smol-warm-") || len(base) != len("smol-warm-")+16 {
 		t.Fatalf("warmName %q", base)
 	}
-	same := *c
+	same := warmAt(c.Host)
 	same.Host.Out = filepath.Join(filepath.Dir(c.Host.Out), ".smol-8") // another build's scratch directory
 	same.Prefix = "smol-8"
 	if same.warmName() != base {
@@ -92,8 +98,8 @@ func TestWarmName(t *testing.T) {
 		"home":      func(d *Container) { d.Host.Home += "2" },
 		"engine":    func(d *Container) { d.Kind, d.Bin = "podman", "podman" },
 	} {
-		d := *c
-		change(&d)
+		d := warmAt(c.Host)
+		change(d)
 		if d.warmName() == base {
 			t.Errorf("a different %s finds the same warm container", name)
 		}

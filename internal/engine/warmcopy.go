@@ -106,7 +106,7 @@ func (c *Copy) warmCopyUsable(ctx context.Context, steps []plan.Step) bool {
 			return false
 		}
 	}
-	return c.C.buildRunnerOnHost(ctx)
+	return c.C.hostRunner(ctx)
 }
 
 // buildDir is this build's directory in the warm copy-mode container: named

@@ -96,7 +96,7 @@ func ScratchDir(p plan.Plan) string {
 // in one line on log (the go command's download messages, or the image's
 // making, pass through to log too). Errors say what to do: install an
 // engine, start its daemon, pull or make the image.
-func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, error) {
+func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (_ Ready, err error) {
 	kind, _, err := engine.Find(c.Engine)
 	if err != nil {
 		return Ready{}, err
@@ -153,6 +153,18 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (Ready, 
 			}
 		}
 		return r, nil
+	}
+	if p.UID == os.Getuid() && p.GID == os.Getgid() {
+		// The runner's host build takes about as long as everything
+		// below; a rebuild as another user leaves the cache's home
+		// directory to be made for that user first, and the runner to
+		// the first step.
+		x.StartRunner(ctx)
+		defer func() {
+			if err != nil {
+				x.WaitRunner()
+			}
+		}()
 	}
 	var id string
 	if p.Cgo == plan.CgoOn {

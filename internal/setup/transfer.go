@@ -15,12 +15,16 @@ import (
 )
 
 // Close releases what the executor made for this run on the daemon's side
-// (copy mode's files container and volumes). It must be called when the
-// run is over, also after a failure or a cancel; it does nothing for the
-// other executors.
+// (copy mode's files container and volumes) and waits for the runner's host
+// build if it is still going. It must be called when the run is over, also
+// after a failure or a cancel; it does nothing for the native executor.
 func (r Ready) Close() {
-	if c, ok := r.Executor.(*engine.Copy); ok {
-		c.Close()
+	switch x := r.Executor.(type) {
+	case *engine.Copy:
+		x.Close()
+		x.C.WaitRunner()
+	case *engine.Container:
+		x.WaitRunner()
 	}
 }
 
