@@ -45,9 +45,9 @@ func hostRunnerEnv(environ []string) []string {
 // needs the runner waits for the same build, and the build can start
 // before the first step is known.
 type hostBuild struct {
-	once sync.Once
-	done chan struct{}
-	ok   bool
+	mu   sync.Mutex
+	done chan struct{} // nil until the build starts; closed when it ends
+	ok   bool          // set before done is closed
 }
 
 // StartRunner starts building the runner on the host in the background
@@ -56,31 +56,38 @@ type hostBuild struct {
 // sees, reading the source). The steps wait for it; so does WaitRunner.
 // It must only be called when the build runs as the calling user, since
 // it creates the cache's home directory.
-func (c *Container) StartRunner(ctx context.Context) {
-	c.runner.once.Do(func() {
-		c.runner.done = make(chan struct{})
+func (c *Container) StartRunner(ctx context.Context) { c.startRunner(ctx) }
+
+func (c *Container) startRunner(ctx context.Context) <-chan struct{} {
+	c.runner.mu.Lock()
+	defer c.runner.mu.Unlock()
+	if c.runner.done == nil {
+		done := make(chan struct{})
+		c.runner.done = done
 		go func() {
-			defer close(c.runner.done)
+			defer close(done)
 			c.runner.ok = c.buildRunnerOnHost(ctx)
 		}()
-	})
+	}
+	return c.runner.done
 }
 
-// WaitRunner waits for a host build of the runner that StartRunner
-// started, so that no go command outlives smol with a half-written file in
-// the cache. It returns at once when none was started.
+// WaitRunner waits for a host build of the runner that has started, so
+// that no go command outlives smol with a half-written file in the cache.
+// It returns at once when none has.
 func (c *Container) WaitRunner() {
-	c.runner.once.Do(func() {})
-	if c.runner.done != nil {
-		<-c.runner.done
+	c.runner.mu.Lock()
+	done := c.runner.done
+	c.runner.mu.Unlock()
+	if done != nil {
+		<-done
 	}
 }
 
 // hostRunner reports whether the runner is built, building it on the host
 // first if need be (once per run, however many steps ask at the same time).
 func (c *Container) hostRunner(ctx context.Context) bool {
-	c.StartRunner(ctx)
-	<-c.runner.done
+	<-c.startRunner(ctx)
 	return c.runner.ok
 }
 
