@@ -166,6 +166,11 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (_ Ready
 			}
 		}()
 	}
+	var daemonID func() (string, error)
+	if mode != transfer.Copy {
+		daemonID = askDaemonID(ctx, x)
+		defer daemonID() // no CLI call outlives Prepare
+	}
 	var id string
 	if p.Cgo == plan.CgoOn {
 		id, r.Record.CToolchain, err = resolveCgoImage(ctx, x, ref, p.GoVersion)
@@ -178,7 +183,7 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (_ Ready
 	x.Image = id
 	r.Record.ImageRef, r.Record.ImageID = ref, id
 	var why string
-	if r.Transfer, why, err = decideTransfer(ctx, x, p, mode); err != nil {
+	if r.Transfer, why, err = decideTransfer(ctx, x, p, mode, daemonID); err != nil {
 		return Ready{}, err
 	}
 	if r.Transfer == transfer.Copy {

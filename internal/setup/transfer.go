@@ -32,12 +32,31 @@ func (r Ready) Close() {
 // engine has no daemon to probe, replace it.
 var decideTransfer = chooseTransfer
 
+// askDaemonID starts asking the daemon behind x for its ID
+// (transfer.DaemonID) in the background, and returns the function that
+// waits for the answer: the question is a CLI call that waits on the
+// daemon, and can run beside the image's look-up.
+func askDaemonID(ctx context.Context, x *engine.Container) func() (string, error) {
+	var id string
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		id, err = transfer.DaemonID(ctx, x.Bin, x.Kind)
+	}()
+	return func() (string, error) {
+		<-done
+		return id, err
+	}
+}
+
 // chooseTransfer decides how the files of p reach the daemon behind x, as
 // mode (transfer.Auto, Mount or Copy) asks, and returns the mode and why:
 // auto asks the daemon (transfer.Probe) once per daemon and file system and
 // remembers the answer under the cache root; mount is refused where the
-// daemon cannot see the files; copy is taken as it is.
-func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode string) (string, string, error) {
+// daemon cannot see the files; copy is taken as it is. daemonID gives the
+// daemon's ID (see askDaemonID).
+func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode string, daemonID func() (string, error)) (string, string, error) {
 	if mode == transfer.Copy {
 		return transfer.Copy, "asked for", nil
 	}
@@ -47,7 +66,7 @@ func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode 
 	if err := os.MkdirAll(p.CacheDir, 0o755); err != nil {
 		return "", "", fmt.Errorf("cache directory: %w: choose another with --cache-dir", err)
 	}
-	id, err := transfer.DaemonID(ctx, x.Bin, x.Kind)
+	id, err := daemonID()
 	if err != nil {
 		if d := explainDaemonErr(x.Kind, err); d != nil {
 			return "", "", d

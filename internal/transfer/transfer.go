@@ -101,22 +101,38 @@ func Probe(ctx context.Context, bin, image, name string, d Dirs) (sees bool, err
 		}
 		return false, fmt.Errorf("transfer probe: %s create: %v: %s", filepath.Base(bin), err, strings.TrimSpace(msg))
 	}
-	for _, c := range []struct {
+	checks := []struct {
 		path string
 		want []byte
 	}{
 		{"/smol-probe/cache/" + filepath.Base(f.Name()), nonce},
 		{"/smol-probe/src/go.mod", goMod},
-	} {
-		got, ok, err := readOne(ctx, bin, name, c.path)
-		if err != nil {
-			return false, err
-		}
-		if !ok || !bytes.Equal(got, c.want) {
-			return false, nil
-		}
 	}
-	return true, nil
+	// Each read is a CLI call that waits on the daemon: both at once.
+	type answer struct {
+		same bool
+		err  error
+	}
+	answers := make(chan answer, len(checks))
+	for _, c := range checks {
+		go func() {
+			got, ok, err := readOne(ctx, bin, name, c.path)
+			answers <- answer{ok && bytes.Equal(got, c.want), err}
+		}()
+	}
+	sees = true
+	var firstErr error
+	for range checks {
+		a := <-answers
+		if firstErr == nil {
+			firstErr = a.err
+		}
+		sees = sees && a.same
+	}
+	if firstErr != nil {
+		return false, firstErr
+	}
+	return sees, nil
 }
 
 // readOne reads one regular file from a container through "cp ... -",
