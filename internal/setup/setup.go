@@ -217,31 +217,18 @@ func native(ctx context.Context, p plan.Plan, host plan.Layout, log io.Writer) (
 // smol's own smol/go:<version> image, making it from the pinned toolchain
 // when ref cannot be pulled.
 func resolveImage(ctx context.Context, c *engine.Container, ref string, explicit bool, goVersion string, log io.Writer) (string, string, error) {
-	own := builderimage.DefaultTag(goVersion)
-	fallback := !explicit && own != ref
-	// Each look-up is a CLI call that waits on the daemon, and an up-to-date
-	// build waits for them: the fallback is looked up beside ref.
-	var ownID string
-	var ownErr error
-	ownDone := make(chan struct{})
-	if fallback {
-		go func() {
-			defer close(ownDone)
-			ownID, ownErr = c.ImageID(ctx, own)
-		}()
-	} else {
-		close(ownDone)
-	}
 	id, err := c.ImageID(ctx, ref)
-	<-ownDone
 	if err != nil || id != "" {
 		return ref, id, err
 	}
-	if fallback && (ownErr != nil || ownID != "") {
-		if ownID != "" {
-			fmt.Fprintf(log, "smol: image %s not present; using %s %s\n", ref, own, shortID(ownID))
+	own := builderimage.DefaultTag(goVersion)
+	if !explicit && own != ref {
+		if id, err = c.ImageID(ctx, own); err != nil || id != "" {
+			if id != "" {
+				fmt.Fprintf(log, "smol: image %s not present; using %s %s\n", ref, own, shortID(id))
+			}
+			return own, id, err
 		}
-		return own, ownID, ownErr
 	}
 	fmt.Fprintf(log, "smol: image %s not present; pulling\n", ref)
 	pullErr := c.Pull(ctx, ref, log)
