@@ -46,21 +46,20 @@ func Update(ctx context.Context, p plan.Plan, x engine.Executor, host plan.Layou
 		st       stamp
 		stampErr error
 		swept    bytes.Buffer
-		done     = make(chan struct{})
+		wg       sync.WaitGroup
 		once     sync.Once
 	)
+	wg.Add(2)
 	go func() {
-		defer close(done)
-		sweepDone := make(chan struct{})
-		go func() {
-			defer close(sweepDone)
-			Sweep(ctx, p, x, &swept)
-		}()
+		defer wg.Done()
+		Sweep(ctx, p, x, &swept)
+	}()
+	go func() {
+		defer wg.Done()
 		st, stampErr = newStamp(ctx, p, rec, x.Name())
-		<-sweepDone
 	}()
 	ready := func() error {
-		<-done
+		wg.Wait()
 		once.Do(func() { log.Write(swept.Bytes()) })
 		return stampErr
 	}
