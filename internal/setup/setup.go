@@ -217,19 +217,25 @@ func native(ctx context.Context, p plan.Plan, host plan.Layout, log io.Writer) (
 // smol's own smol/go:<version> image, making it from the pinned toolchain
 // when ref cannot be pulled.
 func resolveImage(ctx context.Context, c *engine.Container, ref string, explicit bool, goVersion string, log io.Writer) (string, string, error) {
-	id, err := c.ImageID(ctx, ref)
-	if err != nil || id != "" {
-		return ref, id, err
-	}
 	own := builderimage.DefaultTag(goVersion)
+	// Both names are looked up in one call: where the default is missing
+	// (no registry), a second call would be on every build's path.
+	refs := []string{ref}
 	if !explicit && own != ref {
-		if id, err = c.ImageID(ctx, own); err != nil || id != "" {
-			if id != "" {
-				fmt.Fprintf(log, "smol: image %s not present; using %s %s\n", ref, own, shortID(id))
-			}
-			return own, id, err
-		}
+		refs = append(refs, own)
 	}
+	ids, err := c.ImageIDs(ctx, refs...)
+	if err != nil {
+		return "", "", err
+	}
+	if ids[0] != "" {
+		return ref, ids[0], nil
+	}
+	if len(ids) > 1 && ids[1] != "" {
+		fmt.Fprintf(log, "smol: image %s not present; using %s %s\n", ref, own, shortID(ids[1]))
+		return own, ids[1], nil
+	}
+	var id string
 	fmt.Fprintf(log, "smol: image %s not present; pulling\n", ref)
 	pullErr := c.Pull(ctx, ref, log)
 	if pullErr == nil {

@@ -22,8 +22,10 @@ import (
 // appends its arguments to argv beside it and answers from two files there,
 // images (the local store, "REF ID" lines) and registry (what a pull can
 // fetch). A file named down makes it answer as a CLI whose daemon is not
-// running. load reads the image ID from the archive's manifest.json, as the
-// engine derives it from the config's digest.
+// running, and one named vague makes it say that an image is missing
+// without naming it when asked about several. load reads the image ID from
+// the archive's manifest.json, as the engine derives it from the config's
+// digest.
 const fakeCLI = `#!/bin/sh
 PATH=$FAKE_TOOLS_PATH
 d=$(dirname "$0")
@@ -34,10 +36,16 @@ if [ -e "$d/down" ]; then
 fi
 case "$1" in
 image)
-	id=$(awk -v r="$5" '$1 == r { print $2 }' "$d/images")
-	if [ -n "$id" ]; then echo "$id"; exit 0; fi
-	echo "Error response from daemon: No such image: $5" >&2
-	exit 1;;
+	shift 4
+	rc=0
+	for ref in "$@"; do
+		id=$(awk -v r="$ref" '$1 == r { print $2 }' "$d/images")
+		if [ -n "$id" ]; then echo "$id"; continue; fi
+		rc=1
+		if [ -e "$d/vague" ] && [ $# -gt 1 ]; then echo "Error: not every image was found" >&2; continue; fi
+		echo "Error response from daemon: No such image: $ref" >&2
+	done
+	exit $rc;;
 pull)
 	id=$(awk -v r="$2" '$1 == r { print $2 }' "$d/registry")
 	if [ -z "$id" ]; then echo "Error response from daemon: pull access denied for $2, repository does not exist" >&2; exit 1; fi
@@ -134,6 +142,7 @@ func TestImageFallback(t *testing.T) {
 		images   map[string]string
 		registry map[string]string
 		down     bool
+		vague    bool // the fake does not name a missing image when asked about several
 		wantRef  string
 		wantID   string
 		wantLog  string
@@ -145,7 +154,7 @@ func TestImageFallback(t *testing.T) {
 			images:   map[string]string{"golang:1.26.8": officialID, "smol/go:1.26.8": ownID},
 			wantRef:  "golang:1.26.8",
 			wantID:   officialID,
-			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8"},
+			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8 smol/go:1.26.8"},
 		},
 		{
 			name:     "own image present",
@@ -153,7 +162,24 @@ func TestImageFallback(t *testing.T) {
 			wantRef:  "smol/go:1.26.8",
 			wantID:   ownID,
 			wantLog:  "smol: image golang:1.26.8 not present; using smol/go:1.26.8 222222222222",
-			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8", "image inspect --format {{.Id}} smol/go:1.26.8"},
+			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8 smol/go:1.26.8"},
+		},
+		{
+			name:     "own image present, engine does not name the missing one",
+			images:   map[string]string{"smol/go:1.26.8": ownID},
+			vague:    true,
+			wantRef:  "smol/go:1.26.8",
+			wantID:   ownID,
+			wantLog:  "smol: image golang:1.26.8 not present; using smol/go:1.26.8 222222222222",
+			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8 smol/go:1.26.8", "image inspect --format {{.Id}} golang:1.26.8", "image inspect --format {{.Id}} smol/go:1.26.8"},
+		},
+		{
+			name:     "both present, engine does not name the missing one",
+			images:   map[string]string{"golang:1.26.8": officialID, "smol/go:1.26.8": ownID},
+			vague:    true,
+			wantRef:  "golang:1.26.8",
+			wantID:   officialID,
+			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8 smol/go:1.26.8"},
 		},
 		{
 			name:     "pull ok",
@@ -161,7 +187,7 @@ func TestImageFallback(t *testing.T) {
 			wantRef:  "golang:1.26.8",
 			wantID:   officialID,
 			wantLog:  "smol: image golang:1.26.8 not present; pulling",
-			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8", "image inspect --format {{.Id}} smol/go:1.26.8", "pull golang:1.26.8", "image inspect --format {{.Id}} golang:1.26.8"},
+			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8 smol/go:1.26.8", "pull golang:1.26.8", "image inspect --format {{.Id}} golang:1.26.8"},
 		},
 		{
 			name:     "explicit image present",
@@ -184,13 +210,13 @@ func TestImageFallback(t *testing.T) {
 			images:   map[string]string{"smol/go:1.26.8": ownID},
 			wantRef:  "smol/go:1.26.8",
 			wantID:   ownID,
-			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8", "image inspect --format {{.Id}} smol/go:1.26.8"},
+			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8 smol/go:1.26.8"},
 		},
 		{
 			name:     "daemon down",
 			down:     true,
 			wantErr:  "container engine not reachable: docker: start it",
-			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8"},
+			wantArgv: []string{"image inspect --format {{.Id}} golang:1.26.8 smol/go:1.26.8"},
 		},
 	}
 	for _, tt := range tests {
@@ -198,6 +224,9 @@ func TestImageFallback(t *testing.T) {
 			dir := fakeEngine(t, "docker", tt.images, tt.registry)
 			if tt.down {
 				os.WriteFile(filepath.Join(dir, "down"), nil, 0o644)
+			}
+			if tt.vague {
+				os.WriteFile(filepath.Join(dir, "vague"), nil, 0o644)
 			}
 			p := testPlan(t, "1.26.8")
 			tt.choice.Engine = "docker"
@@ -261,7 +290,7 @@ func TestImageMade(t *testing.T) {
 		}
 	}
 	got := argv(t, dir)
-	if len(got) != 5 || !strings.HasPrefix(got[3], "load -i ") || got[4] != "image inspect --format {{.Id}} "+own {
+	if len(got) != 4 || got[0] != "image inspect --format {{.Id}} golang:"+pin+" "+own || !strings.HasPrefix(got[2], "load -i ") || got[3] != "image inspect --format {{.Id}} "+own {
 		t.Errorf("CLI commands:\n%s", strings.Join(got, "\n"))
 	}
 }
