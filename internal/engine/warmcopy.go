@@ -331,6 +331,13 @@ func (c *Copy) reuseOutputs(lines []string) bool {
 		written = append(written, dst)
 		n += size
 	}
+	// A copy used now is as fresh as one fetched now: keepOutputs evicts
+	// by modification time, and the outputs of an unchanged build are the
+	// ones most worth keeping.
+	now := time.Now()
+	for _, o := range outs {
+		os.Chtimes(filepath.Join(c.keptDir(), o.sum), now, now)
+	}
 	if c.Log != nil {
 		fmt.Fprintf(c.Log, "smol: %-22s %6.1fs  0 B out (copy mode: %d outputs, %s, are the bytes of copies smol kept)\n", "outputs back", time.Since(t0).Seconds(), len(outs), sizeOf(n))
 	}
@@ -338,8 +345,9 @@ func (c *Copy) reuseOutputs(lines []string) bool {
 }
 
 // keepOutputs keeps a copy of each output just fetched whose bytes are
-// those the runner listed, and removes the oldest copies beyond
-// keptOutputs. Failing to keep one costs only a fetch later.
+// those the runner listed, and removes the copies beyond keptOutputs that
+// were fetched or used (reuseOutputs) least recently. Failing to keep one
+// costs only a fetch later.
 func (c *Copy) keepOutputs(lines []string) {
 	outs, ok := parseOutputs(lines)
 	if !ok || os.MkdirAll(c.keptDir(), 0o755) != nil {

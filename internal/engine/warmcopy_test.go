@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,42 @@ func TestReuseOutputs(t *testing.T) {
 	os.WriteFile(kept, bin, 0o644)
 	if c.reuseOutputs([]string{line}) {
 		t.Error("reused outputs in a run with TempCaches (verify)")
+	}
+}
+
+// TestKeptOutputsEviction: the copies beyond keptOutputs that go are those
+// least recently fetched or used, so an output that every unchanged build
+// reuses stays however long ago it was fetched.
+func TestKeptOutputsEviction(t *testing.T) {
+	c := &Copy{C: &Container{}}
+	c.C.Host.Home = t.TempDir()
+	keep := func(name string, bin []byte, age time.Duration) string {
+		t.Helper()
+		sum := sha256.Sum256(bin)
+		line := "linux_amd64/" + name + " 755 " + hex.EncodeToString(sum[:])
+		c.C.Host.Out = t.TempDir()
+		os.MkdirAll(filepath.Join(c.C.Host.Out, "linux_amd64"), 0o755)
+		os.WriteFile(filepath.Join(c.C.Host.Out, "linux_amd64", name), bin, 0o755)
+		c.keepOutputs([]string{line})
+		then := time.Now().Add(-age)
+		os.Chtimes(filepath.Join(c.keptDir(), hex.EncodeToString(sum[:])), then, then)
+		return line
+	}
+	used := keep("app", []byte("fetched first"), 2*time.Hour)
+	for i := range keptOutputs - 1 {
+		keep("app", []byte("fetched later "+strconv.Itoa(i)), time.Hour)
+	}
+	c.C.Host.Out = t.TempDir()
+	if !c.reuseOutputs([]string{used}) {
+		t.Fatal("did not reuse the kept output")
+	}
+	keep("app", []byte("fetched last"), 0)
+	entries, _ := os.ReadDir(c.keptDir())
+	if len(entries) != keptOutputs {
+		t.Errorf("%d copies kept, want %d", len(entries), keptOutputs)
+	}
+	c.C.Host.Out = t.TempDir()
+	if !c.reuseOutputs([]string{used}) {
+		t.Error("evicted the copy used last, which was fetched first")
 	}
 }
