@@ -82,8 +82,8 @@ func markdown(res *results) []byte {
 		w("| %s | %d | %s | %s | %s |\n", c.Name, min(st.N, pt.N), cell(st), cell(pt), ratios)
 	}
 	if len(res.ColdSmolDeps) > 0 {
-		w("\nsmol's cold builds, as smol timed its steps: dependency step %s, beside it the standard library's compile for %s %s, then the compile step (all platforms in one container) %s.\n",
-			cell(summarize(res.ColdSmolDeps)), res.Platforms[0], cell(summarize(res.ColdSmolStd)), cell(summarize(res.ColdSmolBuild)))
+		w("\nsmol's cold builds, as smol timed its steps: dependency step %s, beside it the standard library's compile (all platforms in one container) %s, then the compile step (all platforms in one container) %s.\n",
+			cell(summarize(res.ColdSmolDeps)), cell(summarize(res.ColdSmolStd)), cell(summarize(res.ColdSmolBuild)))
 	}
 	if res.SmolModCache > 0 || res.GoReleaserModCache > 0 {
 		w("Module cache after a cold build: smol %s, GoReleaser %s (smol's dependency step fetches only the modules the package needs for these platforms).\n", mib(res.SmolModCache), mib(res.GoReleaserModCache))
