@@ -213,15 +213,15 @@ func (s *session) setup(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(s.src, ".goreleaser.yaml"), []byte(res.GoReleaserConfig), 0o644); err != nil {
 		return err
 	}
-	// GoReleaser's config and output are not the project's source: git must
-	// ignore them, or they would be untracked files in the source set smol
-	// builds from, and every GoReleaser run would make smol's next build
-	// out of date.
+	// GoReleaser's config and output, and the output directory of smol's
+	// host-platform case, are not the project's source: git must ignore
+	// them, or they would be untracked files in the source set smol builds
+	// from, and every run would make smol's next build out of date.
 	exclude, err := os.OpenFile(filepath.Join(s.src, ".git", "info", "exclude"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = exclude.WriteString("/.goreleaser.yaml\n/.goreleaser-dist/\n")
+	_, err = exclude.WriteString("/.goreleaser.yaml\n/.goreleaser-dist/\n/" + hostOut + "/\n")
 	if cerr := exclude.Close(); err == nil {
 		err = cerr
 	}
@@ -313,6 +313,12 @@ func (s *session) smolArgs(cache, platforms string, extra ...string) []string {
 	argv = append(argv, extra...)
 	return append(argv, s.cfg.pkg)
 }
+
+// hostOut is the output directory of smol's host-platform case. It is not
+// dist/, where the cases for every platform write: smol's stamp is kept per
+// output directory, and a host-only build into dist/ after a build of every
+// platform would be a rebuild, not a build with no change.
+const hostOut = "dist-host"
 
 // peerJob is a GoReleaser build with its Go caches in cache; host builds
 // only the host platform.
@@ -476,7 +482,7 @@ func (s *session) warm(ctx context.Context, smolCache, peerCache string) error {
 	cases := []warmCase{
 		{edit, job{dir: s.src, argv: s.smolArgs(smolCache, all)}, s.peerJob(peerCache, false), true},
 		{noChange, job{dir: s.src, argv: s.smolArgs(smolCache, all)}, s.peerJob(peerCache, false), false},
-		{host, job{dir: s.src, argv: s.smolArgs(smolCache, "")}, s.peerJob(peerCache, true), false},
+		{host, job{dir: s.src, argv: s.smolArgs(smolCache, "", "--out", hostOut)}, s.peerJob(peerCache, true), false},
 	}
 	if s.hasForce {
 		force := res.add(caseForce, "warm, no change, "+strings.Join(s.platforms, " + ")+", smol --force", "", "")
