@@ -317,7 +317,8 @@ func (s *session) smolArgs(cache, platforms string, extra ...string) []string {
 // hostOut is the output directory of smol's host-platform case. It is not
 // dist/, where the cases for every platform write: smol's stamp is kept per
 // output directory, and a host-only build into dist/ after a build of every
-// platform would be a rebuild, not a build with no change.
+// platform would be a rebuild, not a build with no change. (The warm
+// rounds' order matters too: see warm.)
 const hostOut = "dist-host"
 
 // peerJob is a GoReleaser build with its Go caches in cache; host builds
@@ -463,7 +464,8 @@ func (s *session) warm(ctx context.Context, smolCache, peerCache string) error {
 	}
 	// Both host-only builds once, so that the first round's host case is
 	// as warm as the others.
-	if _, _, err := s.timed(ctx, job{dir: s.src, argv: s.smolArgs(smolCache, "")}); err != nil {
+	hostSmol := job{dir: s.src, argv: s.smolArgs(smolCache, "", "--out", hostOut)}
+	if _, _, err := s.timed(ctx, hostSmol); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	if _, _, err := s.timed(ctx, s.peerJob(peerCache, true)); err != nil {
@@ -479,10 +481,13 @@ func (s *session) warm(ctx context.Context, smolCache, peerCache string) error {
 	edit := res.add(caseEdit, "warm, one-line change, "+strings.Join(s.platforms, " + "), "", "")
 	noChange := res.add(caseNoChange, "warm, no change, "+strings.Join(s.platforms, " + "), "", "")
 	host := res.add(caseNoChangeHost, "warm, no change, host platform ("+res.Host+")", "", "")
+	// The host case runs first in each round: its output directory was
+	// last built before the round's edit, so after the edit it would be a
+	// build after a one-line change, not one with nothing changed.
 	cases := []warmCase{
+		{host, hostSmol, s.peerJob(peerCache, true), false},
 		{edit, job{dir: s.src, argv: s.smolArgs(smolCache, all)}, s.peerJob(peerCache, false), true},
 		{noChange, job{dir: s.src, argv: s.smolArgs(smolCache, all)}, s.peerJob(peerCache, false), false},
-		{host, job{dir: s.src, argv: s.smolArgs(smolCache, "", "--out", hostOut)}, s.peerJob(peerCache, true), false},
 	}
 	if s.hasForce {
 		force := res.add(caseForce, "warm, no change, "+strings.Join(s.platforms, " + ")+", smol --force", "", "")
