@@ -317,8 +317,8 @@ func (s *session) smolArgs(cache, platforms string, extra ...string) []string {
 // hostOut is the output directory of smol's host-platform case. It is not
 // dist/, where the cases for every platform write: smol's stamp is kept per
 // output directory, and a host-only build into dist/ after a build of every
-// platform would be a rebuild, not a build with no change. (The warm
-// rounds' order matters too: see warm.)
+// platform would be a rebuild, not a build with no change. (Each round's
+// edit matters too: see warmCase.prime.)
 const hostOut = "dist-host"
 
 // peerJob is a GoReleaser build with its Go caches in cache; host builds
@@ -477,21 +477,22 @@ func (s *session) warm(ctx context.Context, smolCache, peerCache string) error {
 		smol job
 		peer job
 		edit bool // append a line to the edit file first
+		// prime runs smol's build once, untimed, before the timed pair:
+		// the case's output directory is then up to date with the round's
+		// edit, which only the cases for every platform build.
+		prime bool
 	}
 	edit := res.add(caseEdit, "warm, one-line change, "+strings.Join(s.platforms, " + "), "", "")
 	noChange := res.add(caseNoChange, "warm, no change, "+strings.Join(s.platforms, " + "), "", "")
 	host := res.add(caseNoChangeHost, "warm, no change, host platform ("+res.Host+")", "", "")
-	// The host case runs first in each round: its output directory was
-	// last built before the round's edit, so after the edit it would be a
-	// build after a one-line change, not one with nothing changed.
 	cases := []warmCase{
-		{host, hostSmol, s.peerJob(peerCache, true), false},
-		{edit, job{dir: s.src, argv: s.smolArgs(smolCache, all)}, s.peerJob(peerCache, false), true},
-		{noChange, job{dir: s.src, argv: s.smolArgs(smolCache, all)}, s.peerJob(peerCache, false), false},
+		{m: edit, smol: job{dir: s.src, argv: s.smolArgs(smolCache, all)}, peer: s.peerJob(peerCache, false), edit: true},
+		{m: noChange, smol: job{dir: s.src, argv: s.smolArgs(smolCache, all)}, peer: s.peerJob(peerCache, false)},
+		{m: host, smol: hostSmol, peer: s.peerJob(peerCache, true), prime: true},
 	}
 	if s.hasForce {
 		force := res.add(caseForce, "warm, no change, "+strings.Join(s.platforms, " + ")+", smol --force", "", "")
-		cases = append(cases, warmCase{force, job{dir: s.src, argv: s.smolArgs(smolCache, all, "--force")}, s.peerJob(peerCache, false), false})
+		cases = append(cases, warmCase{m: force, smol: job{dir: s.src, argv: s.smolArgs(smolCache, all, "--force")}, peer: s.peerJob(peerCache, false)})
 	}
 	// A package-level variable: it changes the package's compiled object,
 	// so the build recompiles the package and links again, as a real
@@ -515,6 +516,11 @@ func (s *session) warm(ctx context.Context, smolCache, peerCache string) error {
 				}
 				if err != nil {
 					return err
+				}
+			}
+			if c.prime {
+				if _, _, err := s.timed(ctx, c.smol); err != nil {
+					return fmt.Errorf("%s, %s: priming: %w", tag, c.m.Name, err)
 				}
 			}
 			var st, pt time.Duration

@@ -102,6 +102,7 @@ func markdown(res *results) []byte {
 	}
 	w("- Cold rounds use a fresh smol `--cache-dir` and fresh GOCACHE and GOMODCACHE for GoReleaser; the last round's caches, after one warm-up build of each case, serve the warm rounds. GoReleaser runs with the host's go command, GOFLAGS, GOAMD64 and GOARM64 cleared and GOTOOLCHAIN=local.\n")
 	w("- One-line change: `%s` appended to `%s` in the scratch clone before each round's pair of builds (N unique, so no cache entry can match; a variable, so the package's object changes and both tools link again).\n", res.EditLine, res.EditFile)
+	w("- Host platform, no change: smol writes to its own output directory (`%s`), and builds once, untimed, before each timed pair, since the round's edit was built only for every platform.\n", hostOut)
 	w("- GoReleaser's configuration, written to the scratch clone as .goreleaser.yaml:\n\n```yaml\n%s```\n", res.GoReleaserConfig)
 	w("\nRaw runs (seconds, smol / GoReleaser, in round order):\n\n")
 	for _, c := range res.Cases {
