@@ -210,19 +210,33 @@ func explainDaemon(kind, stderr string) error {
 // ImageID returns the ID of ref in the engine's local store, or "" when the
 // store does not hold it.
 func (c *Container) ImageID(ctx context.Context, ref string) (string, error) {
-	var out, errBuf bytes.Buffer
-	cmd := exec.CommandContext(ctx, c.Bin, "image", "inspect", "--format", "{{.Id}}", ref)
-	cmd.Stdout, cmd.Stderr = &out, &errBuf
-	if err := cmd.Run(); err != nil {
-		if d := explainDaemon(c.Kind, errBuf.String()); d != nil {
-			return "", d
+	out, stderr, err := c.inspectIDs(ctx, ref)
+	if err != nil {
+		if errors.Is(err, ErrDaemon) {
+			return "", err
 		}
-		if notFound(errBuf.String()) {
+		if notFound(stderr) {
 			return "", nil
 		}
-		return "", fmt.Errorf("%s image inspect %s: %v: %s", c.Kind, ref, err, strings.TrimSpace(errBuf.String()))
+		return "", fmt.Errorf("%s image inspect %s: %v: %s", c.Kind, ref, err, strings.TrimSpace(stderr))
 	}
-	return strings.TrimSpace(out.String()), nil
+	return strings.TrimSpace(out), nil
+}
+
+// inspectIDs runs the engine's image inspect of refs, printing their IDs,
+// and returns what it wrote to its standard output and error. err is the
+// run's error, or ErrDaemon's explanation when the engine says its daemon
+// is not there.
+func (c *Container) inspectIDs(ctx context.Context, refs ...string) (stdout, stderr string, err error) {
+	var out, errBuf bytes.Buffer
+	cmd := exec.CommandContext(ctx, c.Bin, append([]string{"image", "inspect", "--format", "{{.Id}}"}, refs...)...)
+	cmd.Stdout, cmd.Stderr = &out, &errBuf
+	if err = cmd.Run(); err != nil {
+		if d := explainDaemon(c.Kind, errBuf.String()); d != nil {
+			err = d
+		}
+	}
+	return out.String(), errBuf.String(), err
 }
 
 // ImageIDs is ImageID for several references in one CLI call (each call
@@ -235,17 +249,12 @@ func (c *Container) ImageID(ctx context.Context, ref string) (string, error) {
 func (c *Container) ImageIDs(ctx context.Context, refs ...string) ([]string, error) {
 	ids := make([]string, len(refs))
 	if len(refs) > 1 {
-		var out, errBuf bytes.Buffer
-		cmd := exec.CommandContext(ctx, c.Bin, append([]string{"image", "inspect", "--format", "{{.Id}}"}, refs...)...)
-		cmd.Stdout, cmd.Stderr = &out, &errBuf
-		err := cmd.Run()
-		if err != nil {
-			if d := explainDaemon(c.Kind, errBuf.String()); d != nil {
-				return nil, d
-			}
+		out, stderr, err := c.inspectIDs(ctx, refs...)
+		if errors.Is(err, ErrDaemon) {
+			return nil, err
 		}
-		found := strings.Fields(out.String())
-		missing := missingImages(errBuf.String(), refs)
+		found := strings.Fields(out)
+		missing := missingImages(stderr, refs)
 		if (err == nil) == (len(missing) == 0) && len(found)+len(missing) == len(refs) {
 			for i, ref := range refs {
 				if !missing[ref] {

@@ -235,11 +235,10 @@ func resolveImage(ctx context.Context, c *engine.Container, ref string, explicit
 		fmt.Fprintf(log, "smol: image %s not present; using %s %s\n", ref, own, shortID(ids[1]))
 		return own, ids[1], nil
 	}
-	var id string
 	fmt.Fprintf(log, "smol: image %s not present; pulling\n", ref)
 	pullErr := c.Pull(ctx, ref, log)
 	if pullErr == nil {
-		id, err = c.ImageID(ctx, ref)
+		id, err := c.ImageID(ctx, ref)
 		if err == nil && id == "" {
 			err = fmt.Errorf("image %s: pulled, but %s does not list it", ref, c.Kind)
 		}
