@@ -57,6 +57,7 @@ import (
 	"golang.org/x/crypto/acme"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/atomicfile"
+	"github.com/gohttp-smol/gohttp-smol/internal/filelock"
 )
 
 // Files in Options.Dir.
@@ -358,9 +359,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // renew obtains a new certificate under the directory's lock, unless
 // another process sharing the directory has stored one that is not yet due.
 func (m *Manager) renew(ctx context.Context, failures int) error {
-	unlock, err := lock(ctx, filepath.Join(m.o.Dir, lockFile))
+	unlock, err := filelock.Lock(ctx, filepath.Join(m.o.Dir, lockFile), 0o600)
 	if err != nil {
-		return err
+		return fmt.Errorf("acme: %w", err)
 	}
 	defer unlock()
 	if c, err := m.readCert(); err == nil && m.now().Before(RenewAt(c.Leaf.NotBefore, c.Leaf.NotAfter)) {

@@ -1,7 +1,6 @@
 package acmecert
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -12,7 +11,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -244,41 +242,4 @@ func mustParse(t *testing.T, b []byte) *tls.Certificate {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// TestLock checks that a second holder waits for the first and gives up
-// when its context ends.
-func TestLock(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lock")
-	unlock, err := lock(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if _, err := lock(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("second lock while held: %v, want a deadline error", err)
-	}
-	got := make(chan error, 1)
-	go func() {
-		u, err := lock(context.Background(), path)
-		if err == nil {
-			u()
-		}
-		got <- err
-	}()
-	time.Sleep(100 * time.Millisecond)
-	unlock()
-	select {
-	case err := <-got:
-		if err != nil {
-			t.Errorf("lock after release: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Error("lock not granted after release")
-	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("lock file: %v, %v; want mode 0600", fi, err)
-	}
 }
