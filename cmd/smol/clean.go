@@ -25,7 +25,7 @@ func runClean(ctx context.Context, args []string, getenv func(string) string, st
 	fs := newFlagSet("smol clean", cleanUsage, stderr)
 	eng := fs.String("engine", getenv("SMOL_ENGINE"), "`engine`: docker or podman (env SMOL_ENGINE)")
 	list := fs.Bool("list", false, "list them and remove nothing")
-	keepCaches := fs.Bool("keep-caches", false, "remove only what gone processes left, not the cache volumes")
+	keepCaches := fs.Bool("keep-caches", false, "remove only what gone processes left, not the cache volumes or GOROOT copies")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}

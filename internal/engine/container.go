@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,6 +43,16 @@ type Container struct {
 	NoFile string
 	// Rootless is set for podman run by a user other than root.
 	Rootless bool
+	// GOROOTVolume, when set, is the GOROOT volume of Image (an image ID),
+	// filled by FillGOROOT: every container mounts it read-only over
+	// GOROOTDir (see goroot.go).
+	GOROOTVolume string
+	// FindGOROOT, when set, is called once, before the first container of
+	// Run or RunAll starts, and its result becomes GOROOTVolume: finding or
+	// filling the volume costs CLI calls that a build found up to date
+	// never needs.
+	FindGOROOT func(context.Context) string
+	gorootOnce sync.Once
 	// Warm lets compile steps run in a warm builder container (warm.go)
 	// instead of a fresh one. Leave it off where a fresh container must be
 	// shown to give the bytes: smol verify and reproducibility checks.
@@ -140,6 +151,7 @@ func (c *Container) command(s plan.Step, mounts []string) []string {
 		argv = append(argv, "--network="+c.DepsNetwork)
 	}
 	argv = append(argv, tmpfs...)
+	argv = append(argv, c.gorootArgs()...)
 	argv = append(argv, mounts...)
 	argv = append(argv, "-w", s.Dir)
 	for _, kv := range s.Env {
@@ -151,6 +163,7 @@ func (c *Container) command(s plan.Step, mounts []string) []string {
 
 // Run implements Executor.
 func (c *Container) Run(ctx context.Context, s plan.Step, stdout, stderr io.Writer) error {
+	c.findGOROOT(ctx)
 	if err := c.checkMounts(); err != nil {
 		return fmt.Errorf("%s: %w", s.Name, err)
 	}

@@ -55,6 +55,8 @@ func TestCommands(t *testing.T) {
 		&Container{Kind: "docker", Bin: "docker", Image: "golang:1.26.8", Host: host, UID: 1000, GID: 1000, Prefix: "smol-1"},
 		&Container{Kind: "docker", Bin: "docker", Image: "golang:1.26.8", Host: host, UID: 1000, GID: 1000, Prefix: "smol-1", DepsNetwork: "host", CABundle: HostCABundle},
 		&Container{Kind: "podman", Bin: "podman", Image: "smol/go:1.26.8", Host: host, UID: 1000, GID: 1000, Prefix: "smol-1", NoFile: "1024:4096"},
+		&Container{Kind: "docker", Bin: "docker", Image: "sha256:431cccece24ee708ae6c6c321010ce860d2b595cb58976e7a7b8df914df5cfc4", Host: host, UID: 1000, GID: 1000, Prefix: "smol-1",
+			GOROOTVolume: "smol-goroot-431cccece24e"},
 		&Native{Go: "/usr/local/go/bin/go", Host: host},
 	} {
 		var b strings.Builder
@@ -70,6 +72,9 @@ func TestCommands(t *testing.T) {
 		name := x.Name()
 		if c, ok := x.(*Container); ok && c.DepsNetwork != "" {
 			name += "-hostnet"
+		}
+		if c, ok := x.(*Container); ok && c.GOROOTVolume != "" {
+			name += "-goroot"
 		}
 		golden(t, name+".golden", b.String())
 	}

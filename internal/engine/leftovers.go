@@ -14,9 +14,9 @@ type Thing struct {
 	Kind   string // "container" or "volume"
 	Name   string
 	Owner  string // the smol.owner label: the process that made it, "" for none
-	Cache  bool   // a kept cache volume (LabelCache)
+	Cache  bool   // a kept cache volume (LabelCache) or a GOROOT volume
 	Warm   bool   // a warm builder container (WarmLabel)
-	Detail string // the Go version and uid of a cache volume, a container's state
+	Detail string // what a cache or GOROOT volume holds, a container's state
 }
 
 // Leftovers lists what smol made on the daemon behind bin: containers with
@@ -70,17 +70,21 @@ func Volumes(ctx context.Context, bin, kind, ownerLabel, filter string) ([]Thing
 	}
 	// volume ls cannot show labels on every engine; inspect can.
 	out, err = Output(exec.CommandContext(ctx, bin, append([]string{"volume", "inspect", "--format",
-		"{{.Name}}\t" + vlabel(ownerLabel) + "\t" + vlabel(LabelCache) + "\t" + vlabel(LabelGo) + "\t" + vlabel(LabelUID)}, names...)...), nil)
+		"{{.Name}}\t" + vlabel(ownerLabel) + "\t" + vlabel(LabelCache) + "\t" + vlabel(LabelGo) + "\t" + vlabel(LabelUID) + "\t" + vlabel(LabelGOROOT)}, names...)...), nil)
 	if err != nil {
 		return nil, explainOr(kind, err)
 	}
 	for _, f := range lines(out) {
-		if len(f) != 5 {
+		if len(f) != 6 {
 			continue
 		}
 		t := Thing{Kind: "volume", Name: f[0], Owner: noValue(f[1]), Cache: noValue(f[2]) == "1"}
-		if t.Cache {
+		switch image := noValue(f[5]); {
+		case t.Cache:
 			t.Detail = fmt.Sprintf("cache of go%s for uid %s", noValue(f[3]), noValue(f[4]))
+		case image != "":
+			t.Cache = true
+			t.Detail = "copy of the GOROOT of image " + image
 		}
 		things = append(things, t)
 	}

@@ -253,6 +253,7 @@ func (c *Container) installStep(steps []plan.Step) plan.Step {
 
 // RunAll implements Executor.
 func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) []Result {
+	c.findGOROOT(ctx)
 	if c.warmUsable(steps) {
 		if res, ok := c.runWarm(ctx, steps, stdout, stderr); ok {
 			return res

@@ -90,6 +90,7 @@ func (c *Container) warmStart() []string {
 		"--pull=never", "--network=none",
 	}
 	argv = append(argv, tmpfs...)
+	argv = append(argv, c.gorootArgs()...)
 	argv = append(argv, c.podmanOptions()...)
 	for _, m := range c.warmMounts() {
 		v := m.host + ":" + m.dir

@@ -97,6 +97,7 @@ func TestWarmName(t *testing.T) {
 		"mod cache": func(d *Container) { d.Host.ModCache += "2" },
 		"home":      func(d *Container) { d.Host.Home += "2" },
 		"engine":    func(d *Container) { d.Kind, d.Bin = "podman", "podman" },
+		"GOROOT":    func(d *Container) { d.GOROOTVolume = "smol-goroot-def" },
 	} {
 		d := warmAt(c.Host)
 		change(d)

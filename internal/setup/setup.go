@@ -72,6 +72,10 @@ type Choice struct {
 	// daemon's side, removed by Ready.Close, as smol verify's rebuilds
 	// have in their scratch directory in mount mode.
 	TempCaches bool
+	// ImageGOROOT keeps every container reading GOROOT from the image
+	// itself, never from smol's copy of it on a volume (see gorootVolume):
+	// smol verify shows what the image builds.
+	ImageGOROOT bool
 }
 
 // Ready is a prepared build environment.
@@ -166,10 +170,10 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (_ Ready
 			}
 		}()
 	}
-	var daemonID func() (string, error)
+	var daemon func() (transfer.Daemon, error)
 	if mode != transfer.Copy {
-		daemonID = askDaemonID(ctx, x)
-		defer daemonID() // no CLI call outlives Prepare
+		daemon = inBackground(func() (transfer.Daemon, error) { return transfer.DaemonInfo(ctx, x.Bin, x.Kind) })
+		defer daemon() // no CLI call outlives Prepare
 	}
 	var id string
 	if p.Cgo == plan.CgoOn {
@@ -183,8 +187,13 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (_ Ready
 	x.Image = id
 	r.Record.ImageRef, r.Record.ImageID = ref, id
 	var why string
-	if r.Transfer, why, err = decideTransfer(ctx, x, p, mode, daemonID); err != nil {
+	if r.Transfer, why, err = decideTransfer(ctx, x, p, mode, daemon); err != nil {
 		return Ready{}, err
+	}
+	if daemon != nil {
+		if d, err := daemon(); err == nil && useGOROOTVolume(c, p, kind, r.Transfer, ref, d.Driver) {
+			x.FindGOROOT = func(ctx context.Context) string { return gorootVolume(ctx, x, d.Driver, log) }
+		}
 	}
 	if r.Transfer == transfer.Copy {
 		if r.Executor, err = copyExecutor(ctx, x, p, c.TempCaches, log); err != nil {
@@ -193,6 +202,38 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (_ Ready
 	}
 	fmt.Fprintf(log, "smol: image %s %s, go%s, engine %s, transfer %s (%s)\n", ref, shortID(id), p.GoVersion, kind, r.Transfer, why)
 	return r, nil
+}
+
+// useGOROOTVolume reports whether the containers of a build of p, with
+// engine kind, transfer mode mode, image ref and storage driver driver,
+// read GOROOT from a volume (see engine/goroot.go): only with Docker, whose
+// filling of volumes from the image engine.FillGOROOT relies on; only in
+// mount mode, where the daemon is this host's and the host lock covers
+// every smol that uses it; only where the driver reads image files
+// slowly; only for the images whose GOROOT is known to be
+// engine.GOROOTDir (the official golang image of the pin and smol's own,
+// not the cgo image); never where c asks for the image's own GOROOT.
+func useGOROOTVolume(c Choice, p plan.Plan, kind, mode, ref, driver string) bool {
+	known := ref == "golang:"+p.GoVersion || ref == builderimage.DefaultTag(p.GoVersion)
+	return kind == "docker" && mode == transfer.Mount && engine.SlowImageFS(driver) &&
+		known && p.Cgo != plan.CgoOn && !c.ImageGOROOT
+}
+
+// gorootVolume returns the GOROOT volume of x.Image (see engine/goroot.go),
+// filling one first when the daemon has none. It returns "" when none can
+// be had, and says why: the build then reads GOROOT from the image, which
+// is slower but builds the same bytes.
+func gorootVolume(ctx context.Context, x *engine.Container, driver string, log io.Writer) string {
+	if m, err := engine.GOROOTVolumes(ctx, x.Bin); err == nil && m[x.Image] != "" {
+		return m[x.Image]
+	}
+	name := engine.GOROOTVolumeName(x.Image)
+	fmt.Fprintf(log, "smol: copying the image's GOROOT to volume %s, once: with %s, builds read a volume faster than the image (smol clean removes it)\n", name, driver)
+	if err := x.FillGOROOT(ctx, name); err != nil {
+		fmt.Fprintf(log, "smol: GOROOT stays in the image: %v\n", err)
+		return ""
+	}
+	return name
 }
 
 // native readies the native executor with the pinned toolchain.

@@ -390,3 +390,34 @@ func TestNative(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestUseGOROOTVolume: a build reads GOROOT from a volume only with Docker
+// in mount mode on fuse-overlayfs, from an image whose GOROOT smol knows,
+// without cgo, and never when the image's own GOROOT is asked for.
+func TestUseGOROOTVolume(t *testing.T) {
+	p := plan.Plan{GoVersion: "1.26.8"}
+	cgo := p
+	cgo.Cgo = plan.CgoOn
+	for _, tt := range []struct {
+		name                    string
+		c                       Choice
+		p                       plan.Plan
+		kind, mode, ref, driver string
+		want                    bool
+	}{
+		{"own image", Choice{}, p, "docker", "mount", "smol/go:1.26.8", "fuse-overlayfs", true},
+		{"official image", Choice{}, p, "docker", "mount", "golang:1.26.8", "fuse-overlayfs", true},
+		{"overlay2", Choice{}, p, "docker", "mount", "smol/go:1.26.8", "overlay2", false},
+		{"no driver known", Choice{}, p, "docker", "mount", "smol/go:1.26.8", "", false},
+		{"copy mode", Choice{}, p, "docker", "copy", "smol/go:1.26.8", "fuse-overlayfs", false},
+		{"podman", Choice{}, p, "podman", "mount", "smol/go:1.26.8", "fuse-overlayfs", false},
+		{"another image", Choice{}, p, "docker", "mount", "example.com/go:1.26.8", "fuse-overlayfs", false},
+		{"another version", Choice{}, p, "docker", "mount", "golang:1.26.7", "fuse-overlayfs", false},
+		{"cgo", Choice{}, cgo, "docker", "mount", "smol/go:1.26.8", "fuse-overlayfs", false},
+		{"verify", Choice{ImageGOROOT: true}, p, "docker", "mount", "smol/go:1.26.8", "fuse-overlayfs", false},
+	} {
+		if got := useGOROOTVolume(tt.c, tt.p, tt.kind, tt.mode, tt.ref, tt.driver); got != tt.want {
+			t.Errorf("%s: useGOROOTVolume = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -32,21 +32,20 @@ func (r Ready) Close() {
 // engine has no daemon to probe, replace it.
 var decideTransfer = chooseTransfer
 
-// askDaemonID starts asking the daemon behind x for its ID
-// (transfer.DaemonID) in the background, and returns the function that
-// waits for the answer: the question is a CLI call that waits on the
-// daemon, and can run beside the image's look-up.
-func askDaemonID(ctx context.Context, x *engine.Container) func() (string, error) {
-	var id string
+// inBackground starts f and returns the function that waits for its
+// result: Prepare's questions to the daemon are CLI calls that wait on it,
+// and can run beside the image's look-up.
+func inBackground[T any](f func() (T, error)) func() (T, error) {
+	var v T
 	var err error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		id, err = transfer.DaemonID(ctx, x.Bin, x.Kind)
+		v, err = f()
 	}()
-	return func() (string, error) {
+	return func() (T, error) {
 		<-done
-		return id, err
+		return v, err
 	}
 }
 
@@ -54,9 +53,9 @@ func askDaemonID(ctx context.Context, x *engine.Container) func() (string, error
 // mode (transfer.Auto, Mount or Copy) asks, and returns the mode and why:
 // auto asks the daemon (transfer.Probe) once per daemon and file system and
 // remembers the answer under the cache root; mount is refused where the
-// daemon cannot see the files; copy is taken as it is. daemonID gives the
-// daemon's ID (see askDaemonID).
-func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode string, daemonID func() (string, error)) (string, string, error) {
+// daemon cannot see the files; copy is taken as it is. daemon gives the
+// daemon's ID (transfer.DaemonInfo).
+func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode string, daemon func() (transfer.Daemon, error)) (string, string, error) {
 	if mode == transfer.Copy {
 		return transfer.Copy, "asked for", nil
 	}
@@ -66,7 +65,7 @@ func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode 
 	if err := os.MkdirAll(p.CacheDir, 0o755); err != nil {
 		return "", "", fmt.Errorf("cache directory: %w: choose another with --cache-dir", err)
 	}
-	id, err := daemonID()
+	d, err := daemon()
 	if err != nil {
 		if d := explainDaemonErr(x.Kind, err); d != nil {
 			return "", "", d
@@ -74,7 +73,7 @@ func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode 
 		return "", "", fmt.Errorf("transfer: %w", err)
 	}
 	memo := filepath.Join(filepath.Dir(p.CacheDir), "transfer")
-	key := transfer.MemoKey(id, transfer.MountNamespace(), dirs)
+	key := transfer.MemoKey(d.ID, transfer.MountNamespace(), dirs)
 	seen, ok := transfer.Remembered(memo, key)
 	why := "the daemon sees this machine's files"
 	if ok {

@@ -17,7 +17,7 @@ import (
 // see mount mode, as a local daemon gives. TestChooseTransfer probes a real
 // one.
 func init() {
-	decideTransfer = func(ctx context.Context, x *engine.Container, p plan.Plan, mode string, _ func() (string, error)) (string, string, error) {
+	decideTransfer = func(ctx context.Context, x *engine.Container, p plan.Plan, mode string, _ func() (transfer.Daemon, error)) (string, string, error) {
 		if mode == transfer.Copy {
 			return transfer.Copy, "asked for", nil
 		}
@@ -56,7 +56,7 @@ func TestChooseTransfer(t *testing.T) {
 		{transfer.Mount, transfer.Mount, ", remembered"},
 		{transfer.Copy, transfer.Copy, "asked for"},
 	} {
-		got, why, err := chooseTransfer(context.Background(), x, p, tt.mode, askDaemonID(context.Background(), x))
+		got, why, err := chooseTransfer(context.Background(), x, p, tt.mode, inBackground(func() (transfer.Daemon, error) { return transfer.DaemonInfo(context.Background(), x.Bin, x.Kind) }))
 		if err != nil || got != tt.want || !strings.Contains(why, tt.why) {
 			t.Errorf("%s: %q (%s), %v; want %q (%s)", tt.mode, got, why, err, tt.want, tt.why)
 		}

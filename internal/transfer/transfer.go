@@ -163,26 +163,37 @@ func removeContainer(bin, name string) {
 	exec.CommandContext(ctx, bin, "rm", "--force", name).Run()
 }
 
-// DaemonID names the daemon for the memo of its probe: docker info's ID,
-// name and data root (two daemons of one host share the ID, which comes from
-// the host's /etc/docker, but not a data root), podman's host name and
-// socket path.
-func DaemonID(ctx context.Context, bin, kind string) (string, error) {
-	format := "{{.ID}} {{.Name}} {{.DockerRootDir}}"
+// Daemon is what DaemonInfo reports about the daemon behind a CLI.
+type Daemon struct {
+	// ID names the daemon for the memo of its probe: docker info's ID,
+	// name and data root (two daemons of one host share the ID, which
+	// comes from the host's /etc/docker, but not a data root), podman's
+	// host name and socket path.
+	ID string
+	// Driver is the storage driver of its images: overlay2,
+	// fuse-overlayfs, vfs, ...
+	Driver string
+}
+
+// DaemonInfo asks the daemon behind bin, in one info call, for its ID and
+// storage driver.
+func DaemonInfo(ctx context.Context, bin, kind string) (Daemon, error) {
+	format := "{{.ID}} {{.Name}} {{.DockerRootDir}}\t{{.Driver}}"
 	if kind == "podman" {
-		format = "{{.Host.Hostname}} {{.Host.RemoteSocket.Path}}"
+		format = "{{.Host.Hostname}} {{.Host.RemoteSocket.Path}}\t{{.Store.GraphDriverName}}"
 	}
 	var out, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "info", "--format", format)
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s info: %v: %s", kind, err, strings.TrimSpace(stderr.String()))
+		return Daemon{}, fmt.Errorf("%s info: %v: %s", kind, err, strings.TrimSpace(stderr.String()))
 	}
-	id := strings.TrimSpace(out.String())
-	if id == "" {
-		return "", fmt.Errorf("%s info: the daemon has no ID", kind)
+	id, driver, _ := strings.Cut(strings.TrimSpace(out.String()), "\t")
+	d := Daemon{ID: strings.TrimSpace(id), Driver: strings.TrimSpace(driver)}
+	if d.ID == "" {
+		return Daemon{}, fmt.Errorf("%s info: the daemon has no ID", kind)
 	}
-	return id, nil
+	return d, nil
 }
 
 // MemoKey names a probe's answer: the daemon, the caller's mount namespace

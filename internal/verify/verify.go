@@ -303,6 +303,7 @@ func rebuildOne(ctx context.Context, o Options, m manifest.Manifest, sums map[st
 	}
 	choice := v.Choice
 	choice.TempCaches = true // as empty as the fresh cache directory above
+	choice.ImageGOROOT = true
 	ready, err := setup.Prepare(ctx, choice, p, o.Log)
 	if err != nil {
 		if v.Extra && ctx.Err() == nil {
