@@ -100,7 +100,7 @@ func markdown(res *results) []byte {
 	for _, c := range res.Cases {
 		w("- %s: smol %s; GoReleaser %s.\n", c.Name, tidy(c.SmolCmd, res), tidy(c.PeerCmd, res))
 	}
-	w("- Cold rounds use a fresh smol `--cache-dir` and fresh GOCACHE and GOMODCACHE for GoReleaser; the last round's caches, after one warm-up build of each case, serve the warm rounds. GoReleaser runs with the host's go command, GOFLAGS, GOAMD64 and GOARM64 cleared and GOTOOLCHAIN=local.\n")
+	w("- Cold rounds use a fresh smol `--cache-dir` and fresh GOCACHE and GOMODCACHE for GoReleaser; the last round's caches, after one warm-up build of each case, serve the warm rounds. GoReleaser runs with the host's go command, GOFLAGS, GOAMD64 and GOARM64 cleared and GOTOOLCHAIN=local. The toolchains are kept from round to round, as a user's would be: the host's Go for GoReleaser; for smol its builder image and, where the engine's storage driver is fuse-overlayfs, the image's GOROOT copied to a volume (each made by the first smol build that needs it, if not there already).\n")
 	w("- One-line change: `%s` appended to `%s` in the scratch clone before each round's pair of builds (N unique, so no cache entry can match; a variable, so the package's object changes and both tools link again).\n", res.EditLine, res.EditFile)
 	w("- Host platform, no change: smol writes to its own output directory (`%s`), and builds once, untimed, before each timed pair, since the round's edit was built only for every platform.\n", hostOut)
 	w("- GoReleaser's configuration, written to the scratch clone as .goreleaser.yaml:\n\n```yaml\n%s```\n", res.GoReleaserConfig)
