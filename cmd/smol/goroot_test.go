@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,13 +27,12 @@ func TestGOROOTVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vols, err := engine.GOROOTVolumes(context.Background(), "docker")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vol := vols[m.Image.ID]
-	if vol == "" {
-		t.Fatalf("no GOROOT volume of image %s after the build: %v\n%s", m.Image.ID, vols, r.stderr)
+	vol := engine.GOROOTVolumeName(m.Image.ID)
+	for _, v := range []string{vol, engine.GOROOTDone(vol)} {
+		out, err := exec.Command("docker", "volume", "inspect", "--format", `{{index .Labels "`+engine.LabelGOROOT+`"}}`, v).Output()
+		if got := strings.TrimSpace(string(out)); err != nil || got != m.Image.ID {
+			t.Fatalf("volume %s after the build: label %q (%v), want %s\n%s", v, got, err, m.Image.ID, r.stderr)
+		}
 	}
 	// The warm container the build started for the next ones has it over
 	// GOROOT, as every container of the build had.

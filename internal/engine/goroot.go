@@ -1,12 +1,13 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"os/exec"
-	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/filelock"
 )
@@ -17,25 +18,30 @@ import (
 // reads image files through FUSE (SlowImageFS): a build reads the standard
 // library's source, and executes the go command, compiler and linker, from
 // GOROOT thousands of times, and each read crosses into the fuse-overlayfs
-// process and back. A volume is a plain directory on the daemon's side.
-// On this project's 2-core build machine (Docker 20.10, fuse-overlayfs) a
-// cold two-platform build of ./cmd/gohttp-smol took 10% less time and CPU
-// with GOROOT on a volume (four alternating pairs, 0.85x–0.90x each).
+// process and back. A volume is a plain directory on the daemon's side
+// (BENCHMARKS.md has what that saves).
 //
 // The copy is the engine's own: a volume that is empty when a container
 // first mounts it is filled with what the image holds at the mount point
 // (Docker's "copy-up"), so its files are the image's bytes, and what is
 // built is the same. Docker fills it while creating that container, before
-// the container runs; a second container created meanwhile would find it
-// neither empty nor full, which is why FillGOROOT fills under a host lock
-// and builds mount only a volume that FillGOROOT has filled.
+// the container runs. A second container created meanwhile would find it
+// neither empty nor full, and Docker never completes a volume that is not
+// empty. So FillGOROOT fills under a host lock, and marks a volume whose
+// fill finished with a second, empty volume (GOROOTDone), made only after
+// the image's go command ran from the copy; it looks volumes up under the
+// same lock, and a volume without its mark is removed and filled again.
+// Builds mount the volume with volume-nocopy: if it was removed since, the
+// engine makes an empty one, the build fails on a missing go command, and
+// the next build's FillGOROOT fills it again, rather than several
+// containers of one build racing to fill it.
 
 // GOROOTDir is GOROOT in the official golang images and in smol's own
 // (package builderimage): the images whose GOROOT smol knows.
 const GOROOTDir = "/usr/local/go"
 
-// LabelGOROOT marks a GOROOT volume; its value is the ID of the image
-// whose GOROOT it holds.
+// LabelGOROOT marks a GOROOT volume and its completion mark; its value is
+// the ID of the image whose GOROOT the volume holds.
 const LabelGOROOT = "smol.goroot"
 
 // SlowImageFS reports whether storage driver driver (as docker info names
@@ -45,42 +51,41 @@ const LabelGOROOT = "smol.goroot"
 func SlowImageFS(driver string) bool { return driver == "fuse-overlayfs" }
 
 // GOROOTVolumeName is the name of the GOROOT volume of image ID id.
-func GOROOTVolumeName(id string) string {
+func GOROOTVolumeName(id string) string { return "smol-goroot-" + shortID(id) }
+
+// shortID is image ID id as docker images shows it: 12 hex digits.
+func shortID(id string) string {
 	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		id = id[:12]
-	}
-	return "smol-goroot-" + id
+	return id[:min(len(id), 12)]
 }
 
-// GOROOTVolumes lists the GOROOT volumes on the Docker daemon behind bin:
-// the name of each, by the image ID its label names.
-func GOROOTVolumes(ctx context.Context, bin string) (map[string]string, error) {
-	out, err := Output(exec.CommandContext(ctx, bin, "volume", "ls", "--filter", "label="+LabelGOROOT,
-		"--format", "{{.Name}}\t{{.Label \""+LabelGOROOT+"\"}}"), nil)
-	if err != nil {
-		return nil, explainOr("docker", err)
-	}
-	vols := map[string]string{}
-	for _, f := range lines(out) {
-		if len(f) == 2 && f[1] != "" {
-			vols[f[1]] = f[0]
-		}
-	}
-	return vols, nil
+// GOROOTDone is the name of the empty volume that marks GOROOT volume name
+// as filled.
+func GOROOTDone(name string) string { return name + "-filled" }
+
+// gorootLabels are the --label options of GOROOT volume and mark of image
+// ID id.
+func gorootLabels(id string) []string {
+	return []string{"--label", LabelVolume + "=1", "--label", LabelGOROOT + "=" + id}
 }
 
 // gorootMount is the --mount option that puts volume name, the GOROOT
-// volume of image ID id, read-only at GOROOTDir. Its labels are given to
-// the volume if the engine has to make it (it was removed since it was
-// filled): it is then filled from the image as it is mounted, and smol
-// clean still finds it.
-func gorootMount(name, id string) string {
-	return "type=volume,src=" + name + ",dst=" + GOROOTDir + ",readonly" +
-		",volume-label=" + LabelVolume + "=1,volume-label=" + LabelGOROOT + "=" + id
+// volume of image ID id, read-only at GOROOTDir. volume-nocopy: a volume
+// removed since it was filled comes back empty, not filled by whichever
+// of a build's containers starts first while the others see it half full
+// (see the top of this file); its labels let the next FillGOROOT know it.
+func gorootMount(name, id string, nocopy bool) string {
+	m := "type=volume,src=" + name + ",dst=" + GOROOTDir + ",readonly"
+	if nocopy {
+		m += ",volume-nocopy"
+	}
+	return m + ",volume-label=" + LabelVolume + "=1,volume-label=" + LabelGOROOT + "=" + id
 }
 
-// findGOROOT sets GOROOTVolume from FindGOROOT, once.
+// findGOROOT sets GOROOTVolume from FindGOROOT, once. ctx is that of
+// whichever step gets here first; the others wait for it, so a cancel of
+// that step ends the look-up for all, which then read GOROOT from the
+// image.
 func (c *Container) findGOROOT(ctx context.Context) {
 	c.gorootOnce.Do(func() {
 		if c.FindGOROOT != nil {
@@ -94,47 +99,100 @@ func (c *Container) gorootArgs() []string {
 	if c.GOROOTVolume == "" {
 		return nil
 	}
-	return []string{"--mount", gorootMount(c.GOROOTVolume, c.Image)}
+	return []string{"--mount", gorootMount(c.GOROOTVolume, c.Image, true)}
 }
 
-// gorootLock is the host's lock file for filling GOROOT volumes. It is one
-// file for every user and daemon: fills are rare, and processes of
-// different users may share a daemon.
-var gorootLock = filepath.Join(os.TempDir(), "smol-goroot.lock")
+// gorootLock is the host's lock file for GOROOT volumes, one for every
+// user and daemon: fills are rare, and users may share a daemon. It is in
+// /tmp itself rather than $TMPDIR, which differs from user to user.
+const gorootLock = "/tmp/smol-goroot.lock"
 
-// FillGOROOT makes volume name the GOROOT volume of c.Image, which must be
-// an image ID, of an image with its GOROOT at GOROOTDir. Under the host's
-// lock, a volume already labelled with c.Image is left as it is; a
-// missing one is made and filled by a container of the image that mounts
-// it and runs its `go version`, and is removed again if that fails. A volume
-// of that name with another label is not touched, and is an error.
+// FillGOROOT makes volume name the filled GOROOT volume of c.Image, which
+// must be an image ID, of an image with its GOROOT at GOROOTDir, and
+// says on log when it fills one. Under the host's lock:
+//
+//   - a volume marked filled (GOROOTDone) for c.Image is left as it is;
+//   - one of smol's without the mark (a fill that was cut short, or the
+//     empty volume a build's mount made after the volume was removed) is
+//     removed, with its mark, and filled again;
+//   - a missing one is made and filled by a container of the image that
+//     mounts it and runs its go version, and is marked when that succeeds,
+//     or removed when it fails;
+//   - a volume of that name that is not labelled for c.Image is not
+//     touched, and is an error.
 //
 // Only Docker is known to fill a volume from the image as described above.
-func (c *Container) FillGOROOT(ctx context.Context, name string) error {
+func (c *Container) FillGOROOT(ctx context.Context, name string, log io.Writer) error {
 	unlock, err := filelock.Lock(ctx, gorootLock, 0o644)
 	if err != nil {
 		return fmt.Errorf("GOROOT volume: %w", err)
 	}
 	defer unlock()
-	out, err := Output(exec.CommandContext(ctx, c.Bin, "volume", "inspect", "--format", `{{index .Labels "`+LabelGOROOT+`"}}`, name), nil)
-	switch {
-	case err == nil && strings.TrimSpace(string(out)) == c.Image:
-		return nil // filled by another process while this one waited
-	case err == nil:
-		return fmt.Errorf("GOROOT volume %s: it is there, but not labelled %s=%s: remove it (docker volume rm %s)", name, LabelGOROOT, c.Image, name)
-	case !strings.Contains(strings.ToLower(err.Error()), "no such volume"):
-		return fmt.Errorf("GOROOT volume %s: %w", name, explainOr(c.Kind, err))
+	done := GOROOTDone(name)
+	labels, err := c.volumeLabels(ctx, name, done)
+	if err != nil {
+		return fmt.Errorf("GOROOT volume %s: %w", name, err)
 	}
-	out, err = Output(exec.CommandContext(ctx, c.Bin, "run", "--rm", "--name", c.Prefix+"-goroot",
-		"--user", fmt.Sprintf("%d:%d", c.UID, c.GID), "--pull=never", "--network=none",
-		"--mount", gorootMount(name, c.Image), c.Image, GOROOTDir+"/bin/go", "version"), nil)
+	switch {
+	case labels[name] == c.Image && labels[done] == c.Image:
+		return nil
+	case labels[name] != "" && labels[name] != c.Image || labels[done] != "" && labels[done] != c.Image:
+		return fmt.Errorf("GOROOT volume %s: it is there, but not labelled %s=%s: remove it (docker volume rm %s %s)", name, LabelGOROOT, c.Image, name, done)
+	case labels[name] != "" || labels[done] != "":
+		// Ours, but not marked filled.
+		if _, err := Output(exec.CommandContext(ctx, c.Bin, "volume", "rm", "--force", name, done), nil); err != nil {
+			return fmt.Errorf("GOROOT volume %s is not marked filled and cannot be removed to fill it again: %w", name, explainOr(c.Kind, err))
+		}
+	}
+	fmt.Fprintf(log, "smol: copying the GOROOT of image %s to volume %s, once (smol clean removes it)\n", shortID(c.Image), name)
+	ctr := c.Prefix + "-goroot"
+	argv := []string{"run", "--rm", "--name", ctr, "--user", fmt.Sprintf("%d:%d", c.UID, c.GID), "--pull=never", "--network=none"}
+	for _, l := range c.Labels {
+		argv = append(argv, "--label", l)
+	}
+	argv = append(argv, "--mount", gorootMount(name, c.Image, false), c.Image, GOROOTDir+"/bin/go", "version")
+	out, err := Output(exec.CommandContext(ctx, c.Bin, argv...), nil)
 	if err == nil && !strings.HasPrefix(string(out), "go version go") {
 		err = fmt.Errorf("go version printed %q", strings.TrimSpace(string(out)))
 	}
+	if err == nil {
+		_, err = Output(exec.CommandContext(ctx, c.Bin, append(append([]string{"volume", "create"}, gorootLabels(c.Image)...), done)...), nil)
+	}
 	if err != nil {
-		// Not left half-filled for the next build to mount.
-		exec.Command(c.Bin, "volume", "rm", "--force", name).Run()
+		// Neither a container holding the volume nor the volume half
+		// filled is left behind; a cancelled ctx must not stop that.
+		c.remove(ctr)
+		c.removeVolumes(name, done)
 		return fmt.Errorf("GOROOT volume %s: fill from image %s: %w", name, c.Image, explainOr(c.Kind, err))
 	}
 	return nil
+}
+
+// noGOROOTLabel stands, in the answer of volumeLabels, for a volume without
+// LabelGOROOT.
+const noGOROOTLabel = "(none)"
+
+// volumeLabels returns the LabelGOROOT label of each of the volumes names
+// that exists (noGOROOTLabel for one without it), in one inspect call.
+func (c *Container) volumeLabels(ctx context.Context, names ...string) (map[string]string, error) {
+	format := "{{.Name}}\t{{index .Labels \"" + LabelGOROOT + "\"}}\t."
+	out, err := Output(exec.CommandContext(ctx, c.Bin, append([]string{"volume", "inspect", "--format", format}, names...)...), nil)
+	// inspect fails when one is missing, and still prints the others.
+	if err != nil && !strings.Contains(strings.ToLower(err.Error()), "no such volume") {
+		return nil, explainOr(c.Kind, err)
+	}
+	labels := map[string]string{}
+	for _, f := range lines(out) {
+		if len(f) == 3 {
+			labels[f[0]] = cmp.Or(noValue(f[1]), noGOROOTLabel)
+		}
+	}
+	return labels, nil
+}
+
+// removeVolumes removes volumes, whatever the caller's context.
+func (c *Container) removeVolumes(names ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	exec.CommandContext(ctx, c.Bin, append([]string{"volume", "rm", "--force"}, names...)...).Run()
 }

@@ -75,9 +75,11 @@ func gorootImage(t *testing.T, goBin []byte, files map[string]string) string {
 }
 
 // TestFillGOROOTDocker fills GOROOT volumes with the real docker CLI: the
-// volume holds the image's files and its label, a second fill runs no
-// container, a failed fill leaves no volume, and a volume of the same name
-// that smol did not fill is refused and left alone.
+// volume holds the image's files, it and its mark carry the image's ID, a
+// second fill runs no container, an unmarked volume is filled again, a
+// build's mount of a removed volume fails rather than fill it, a failed
+// fill leaves no volume, and a volume of the same name that smol did not
+// make is refused and left alone.
 func TestFillGOROOTDocker(t *testing.T) {
 	if _, err := exec.LookPath("docker"); err != nil {
 		t.Skip("no docker on PATH")
@@ -107,46 +109,83 @@ func TestFillGOROOTDocker(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755)
 	c := &Container{Kind: "docker", Bin: filepath.Join(dir, "docker"), Image: good, UID: os.Getuid(), GID: os.Getgid(), Prefix: fmt.Sprintf("smol-test-%d", os.Getpid())}
 	name := GOROOTVolumeName(good)
+	t.Cleanup(func() { exec.Command("docker", "volume", "rm", "--force", GOROOTDone(name)).Run() })
+	// labels returns the LabelGOROOT of the volume and its mark, "-" for
+	// one that is missing.
+	labels := func(name string) [2]string {
+		var l [2]string
+		for i, v := range []string{name, GOROOTDone(name)} {
+			out, err := exec.Command("docker", "volume", "inspect", "--format", `{{index .Labels "`+LabelGOROOT+`"}}`, v).Output()
+			l[i] = strings.TrimSpace(string(out))
+			if err != nil {
+				l[i] = "-"
+			}
+		}
+		return l
+	}
+	fill := func(c *Container, name string) (string, error) {
+		var log strings.Builder
+		err := c.FillGOROOT(ctx, name, &log)
+		return log.String(), err
+	}
+	// content is what the volume holds as VERSION, read through another
+	// mount point, where the image has nothing to show instead.
+	content := func() string {
+		out, err := exec.Command("docker", "run", "--rm", "--network=none", "-v", name+":/v:ro", good, "/usr/local/go/bin/go", "cat", "/v/VERSION").CombinedOutput()
+		if err != nil {
+			return err.Error() + ": " + string(out)
+		}
+		return string(out)
+	}
 
-	if err := c.FillGOROOT(ctx, name); err != nil {
+	log, err := fill(c, name)
+	if err != nil {
 		t.Fatalf("FillGOROOT: %v", err)
 	}
-	// What the volume holds, read through another mount point, where the
-	// image has nothing to show instead.
-	out, err := exec.Command("docker", "run", "--rm", "--network=none", "-v", name+":/v:ro", good, "/usr/local/go/bin/go", "cat", "/v/VERSION").CombinedOutput()
-	if err != nil || string(out) != "from the image\n" {
-		t.Errorf("the volume's VERSION: %q, %v; want the image's", out, err)
-	}
-	vols, err := GOROOTVolumes(ctx, "docker")
-	if err != nil || vols[good] != name {
-		t.Errorf("GOROOTVolumes: %v, %v; want %s for %s", vols, err, name, good)
+	if got := labels(name); got != [2]string{good, good} || !strings.Contains(log, "copying the GOROOT") || content() != "from the image\n" {
+		t.Errorf("after a fill: labels %q, log %q, VERSION %q; want both labelled, a line, the image's file", got, log, content())
 	}
 	os.Remove(calls)
-	if err := c.FillGOROOT(ctx, name); err != nil {
-		t.Fatalf("FillGOROOT again: %v", err)
+	if log, err := fill(c, name); err != nil || log != "" {
+		t.Fatalf("FillGOROOT again: %v, log %q", err, log)
 	}
 	if b, _ := os.ReadFile(calls); string(b) != "volume\n" {
 		t.Errorf("FillGOROOT of a filled volume ran %q, want only the volume inspect", b)
 	}
 
-	f := &Container{Kind: c.Kind, Bin: c.Bin, Image: failing, UID: c.UID, GID: c.GID, Prefix: c.Prefix}
-	fname := GOROOTVolumeName(failing)
-	if err := f.FillGOROOT(ctx, fname); err == nil {
-		t.Error("FillGOROOT succeeded where go version fails")
+	// A volume without its mark (a fill cut short) is filled again; so is
+	// the empty one a build's mount makes after the volume was removed.
+	exec.Command("docker", "volume", "rm", GOROOTDone(name)).Run()
+	if _, err := fill(c, name); err != nil || labels(name) != [2]string{good, good} || content() != "from the image\n" {
+		t.Errorf("refill of an unmarked volume: %v, labels %q, VERSION %q", err, labels(name), content())
 	}
-	if exec.Command("docker", "volume", "inspect", fname).Run() == nil {
-		t.Errorf("a failed fill left volume %s", fname)
+	exec.Command("docker", "volume", "rm", name, GOROOTDone(name)).Run()
+	if out, err := exec.Command("docker", "run", "--rm", "--network=none", "--mount", gorootMount(name, good, true), good, "/usr/local/go/bin/go", "version").CombinedOutput(); err == nil {
+		t.Errorf("a build's mount of a removed volume ran the go command: %s", out)
+	}
+	if _, err := fill(c, name); err != nil || labels(name) != [2]string{good, good} || content() != "from the image\n" {
+		t.Errorf("refill of the volume a build's mount made: %v, labels %q, VERSION %q", err, labels(name), content())
 	}
 
-	// A volume of that name that smol did not fill: refused, kept.
+	f := &Container{Kind: c.Kind, Bin: c.Bin, Image: failing, UID: c.UID, GID: c.GID, Prefix: c.Prefix}
+	fname := GOROOTVolumeName(failing)
+	t.Cleanup(func() { exec.Command("docker", "volume", "rm", "--force", GOROOTDone(fname)).Run() })
+	if _, err := fill(f, fname); err == nil {
+		t.Error("FillGOROOT succeeded where go version fails")
+	}
+	if got := labels(fname); got != [2]string{"-", "-"} {
+		t.Errorf("a failed fill left volumes: %q", got)
+	}
+
+	// A volume of that name that smol did not make: refused, kept.
 	if out, err := exec.Command("docker", "volume", "create", fname).CombinedOutput(); err != nil {
 		t.Fatalf("docker volume create: %v: %s", err, out)
 	}
-	err = f.FillGOROOT(ctx, fname)
+	_, err = fill(f, fname)
 	if err == nil || !strings.Contains(err.Error(), "not labelled") {
 		t.Errorf("FillGOROOT over an unlabelled volume: %v, want a refusal", err)
 	}
-	if exec.Command("docker", "volume", "inspect", fname).Run() != nil {
+	if got := labels(fname); got[0] == "-" {
 		t.Errorf("FillGOROOT removed a volume it did not make")
 	}
 }

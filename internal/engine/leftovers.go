@@ -82,6 +82,9 @@ func Volumes(ctx context.Context, bin, kind, ownerLabel, filter string) ([]Thing
 		switch image := noValue(f[5]); {
 		case t.Cache:
 			t.Detail = fmt.Sprintf("cache of go%s for uid %s", noValue(f[3]), noValue(f[4]))
+		case image != "" && t.Name == GOROOTDone(GOROOTVolumeName(image)):
+			t.Cache = true
+			t.Detail = "mark that the GOROOT copy of image " + image + " is complete"
 		case image != "":
 			t.Cache = true
 			t.Detail = "copy of the GOROOT of image " + image

@@ -68,7 +68,6 @@ func (c *Copy) warmCopyStart() []string {
 		"--pull=never", "--network=none",
 	}
 	argv = append(argv, tmpfs...)
-	argv = append(argv, x.gorootArgs()...)
 	argv = append(argv, x.podmanOptions()...)
 	argv = append(argv,
 		"-v", v[0]+":"+in.GoCache,

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 	"time"
@@ -19,14 +20,16 @@ import (
 //
 // The file is opened read-only and never through a symbolic link: flock
 // needs no write access, so processes of other users can share one lock
-// file (perm 0o644) in a shared directory such as /tmp.
+// file (perm 0o644) in a shared directory such as /tmp. An existing file is
+// opened without O_CREAT, which protected_regular refuses for another
+// user's file in a sticky directory.
 //
 // flock works across processes on one host and on most network file
 // systems that emulate it (NFSv4, recent Linux clients over NFSv3 with
 // lockd). The lock is per open file: a second Lock of the same path in
 // the same process waits as another process would.
 func Lock(ctx context.Context, path string, perm os.FileMode) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|syscall.O_NOFOLLOW, perm)
+	f, err := open(path, perm)
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
@@ -49,5 +52,20 @@ func Lock(ctx context.Context, path string, perm os.FileMode) (unlock func(), er
 			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
 		case <-t.C:
 		}
+	}
+}
+
+// open opens the lock file at path, making it with perm if it is missing.
+func open(path string, perm os.FileMode) (*os.File, error) {
+	for {
+		f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return f, err
+		}
+		f, err = os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+		// Made by another process in between: open that one.
 	}
 }

@@ -192,7 +192,7 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (_ Ready
 	}
 	if daemon != nil {
 		if d, err := daemon(); err == nil && useGOROOTVolume(c, p, kind, r.Transfer, ref, d.Driver) {
-			x.FindGOROOT = func(ctx context.Context) string { return gorootVolume(ctx, x, d.Driver, log) }
+			x.FindGOROOT = func(ctx context.Context) string { return gorootVolume(ctx, x, log) }
 		}
 	}
 	if r.Transfer == transfer.Copy {
@@ -220,16 +220,12 @@ func useGOROOTVolume(c Choice, p plan.Plan, kind, mode, ref, driver string) bool
 }
 
 // gorootVolume returns the GOROOT volume of x.Image (see engine/goroot.go),
-// filling one first when the daemon has none. It returns "" when none can
-// be had, and says why: the build then reads GOROOT from the image, which
-// is slower but builds the same bytes.
-func gorootVolume(ctx context.Context, x *engine.Container, driver string, log io.Writer) string {
-	if m, err := engine.GOROOTVolumes(ctx, x.Bin); err == nil && m[x.Image] != "" {
-		return m[x.Image]
-	}
+// filled first if need be. It returns "" when there can be none, and says
+// why: the build then reads GOROOT from the image, which is slower but
+// builds the same bytes.
+func gorootVolume(ctx context.Context, x *engine.Container, log io.Writer) string {
 	name := engine.GOROOTVolumeName(x.Image)
-	fmt.Fprintf(log, "smol: copying the image's GOROOT to volume %s, once: with %s, builds read a volume faster than the image (smol clean removes it)\n", name, driver)
-	if err := x.FillGOROOT(ctx, name); err != nil {
+	if err := x.FillGOROOT(ctx, name, log); err != nil {
 		fmt.Fprintf(log, "smol: GOROOT stays in the image: %v\n", err)
 		return ""
 	}

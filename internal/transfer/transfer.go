@@ -170,17 +170,18 @@ type Daemon struct {
 	// comes from the host's /etc/docker, but not a data root), podman's
 	// host name and socket path.
 	ID string
-	// Driver is the storage driver of its images: overlay2,
-	// fuse-overlayfs, vfs, ...
+	// Driver is the storage driver of a Docker daemon's images:
+	// overlay2, fuse-overlayfs, vfs, ... ("" for podman).
 	Driver string
 }
 
 // DaemonInfo asks the daemon behind bin, in one info call, for its ID and
-// storage driver.
+// (Docker's) storage driver.
 func DaemonInfo(ctx context.Context, bin, kind string) (Daemon, error) {
 	format := "{{.ID}} {{.Name}} {{.DockerRootDir}}\t{{.Driver}}"
 	if kind == "podman" {
-		format = "{{.Host.Hostname}} {{.Host.RemoteSocket.Path}}\t{{.Store.GraphDriverName}}"
+		// Nothing of smol's asks for podman's driver.
+		format = "{{.Host.Hostname}} {{.Host.RemoteSocket.Path}}"
 	}
 	var out, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "info", "--format", format)
