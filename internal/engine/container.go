@@ -220,6 +220,12 @@ func explainDaemon(kind, stderr string) error {
 	return nil
 }
 
+// ShortID is image ID id as docker images shows it: 12 hex digits.
+func ShortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	return id[:min(len(id), 12)]
+}
+
 // ImageID returns the ID of ref in the engine's local store, or "" when the
 // store does not hold it.
 func (c *Container) ImageID(ctx context.Context, ref string) (string, error) {

@@ -51,22 +51,16 @@ const LabelGOROOT = "smol.goroot"
 func SlowImageFS(driver string) bool { return driver == "fuse-overlayfs" }
 
 // GOROOTVolumeName is the name of the GOROOT volume of image ID id.
-func GOROOTVolumeName(id string) string { return "smol-goroot-" + shortID(id) }
-
-// shortID is image ID id as docker images shows it: 12 hex digits.
-func shortID(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	return id[:min(len(id), 12)]
-}
+func GOROOTVolumeName(id string) string { return "smol-goroot-" + ShortID(id) }
 
 // GOROOTDone is the name of the empty volume that marks GOROOT volume name
 // as filled.
 func GOROOTDone(name string) string { return name + "-filled" }
 
-// gorootLabels are the --label options of GOROOT volume and mark of image
-// ID id.
+// gorootLabels are the labels, KEY=VALUE, of the GOROOT volume of image ID
+// id and of its mark.
 func gorootLabels(id string) []string {
-	return []string{"--label", LabelVolume + "=1", "--label", LabelGOROOT + "=" + id}
+	return []string{LabelVolume + "=1", LabelGOROOT + "=" + id}
 }
 
 // gorootMount is the --mount option that puts volume name, the GOROOT
@@ -79,7 +73,10 @@ func gorootMount(name, id string, nocopy bool) string {
 	if nocopy {
 		m += ",volume-nocopy"
 	}
-	return m + ",volume-label=" + LabelVolume + "=1,volume-label=" + LabelGOROOT + "=" + id
+	for _, l := range gorootLabels(id) {
+		m += ",volume-label=" + l
+	}
+	return m
 }
 
 // findGOROOT sets GOROOTVolume from FindGOROOT, once. ctx is that of
@@ -144,7 +141,7 @@ func (c *Container) FillGOROOT(ctx context.Context, name string, log io.Writer) 
 			return fmt.Errorf("GOROOT volume %s is not marked filled and cannot be removed to fill it again: %w", name, explainOr(c.Kind, err))
 		}
 	}
-	fmt.Fprintf(log, "smol: copying the GOROOT of image %s to volume %s, once (smol clean removes it)\n", shortID(c.Image), name)
+	fmt.Fprintf(log, "smol: copying the GOROOT of image %s to volume %s, once (smol clean removes it)\n", ShortID(c.Image), name)
 	ctr := c.Prefix + "-goroot"
 	argv := []string{"run", "--rm", "--name", ctr, "--user", fmt.Sprintf("%d:%d", c.UID, c.GID), "--pull=never", "--network=none"}
 	for _, l := range c.Labels {
@@ -156,7 +153,11 @@ func (c *Container) FillGOROOT(ctx context.Context, name string, log io.Writer) 
 		err = fmt.Errorf("go version printed %q", strings.TrimSpace(string(out)))
 	}
 	if err == nil {
-		_, err = Output(exec.CommandContext(ctx, c.Bin, append(append([]string{"volume", "create"}, gorootLabels(c.Image)...), done)...), nil)
+		argv := []string{"volume", "create"}
+		for _, l := range gorootLabels(c.Image) {
+			argv = append(argv, "--label", l)
+		}
+		_, err = Output(exec.CommandContext(ctx, c.Bin, append(argv, done)...), nil)
 	}
 	if err != nil {
 		// Neither a container holding the volume nor the volume half

@@ -31,7 +31,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/gohttp-smol/gohttp-smol/internal/build"
@@ -200,7 +199,7 @@ func Prepare(ctx context.Context, c Choice, p plan.Plan, log io.Writer) (_ Ready
 			return Ready{}, err
 		}
 	}
-	fmt.Fprintf(log, "smol: image %s %s, go%s, engine %s, transfer %s (%s)\n", ref, shortID(id), p.GoVersion, kind, r.Transfer, why)
+	fmt.Fprintf(log, "smol: image %s %s, go%s, engine %s, transfer %s (%s)\n", ref, engine.ShortID(id), p.GoVersion, kind, r.Transfer, why)
 	return r, nil
 }
 
@@ -269,7 +268,7 @@ func resolveImage(ctx context.Context, c *engine.Container, ref string, explicit
 		return ref, ids[0], nil
 	}
 	if len(ids) > 1 && ids[1] != "" {
-		fmt.Fprintf(log, "smol: image %s not present; using %s %s\n", ref, own, shortID(ids[1]))
+		fmt.Fprintf(log, "smol: image %s not present; using %s %s\n", ref, own, engine.ShortID(ids[1]))
 		return own, ids[1], nil
 	}
 	fmt.Fprintf(log, "smol: image %s not present; pulling\n", ref)
@@ -292,14 +291,6 @@ func resolveImage(ctx context.Context, c *engine.Container, ref string, explicit
 	if err != nil {
 		return "", "", fmt.Errorf("no builder image: %s cannot be pulled and making %s failed: %w", ref, own, err)
 	}
-	fmt.Fprintf(log, "smol: made %s %s\n", own, shortID(info.ID))
+	fmt.Fprintf(log, "smol: made %s %s\n", own, engine.ShortID(info.ID))
 	return own, info.ID, nil
-}
-
-func shortID(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		id = id[:12]
-	}
-	return id
 }
