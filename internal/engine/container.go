@@ -57,10 +57,14 @@ type Container struct {
 	// instead of a fresh one. Leave it off where a fresh container must be
 	// shown to give the bytes: smol verify and reproducibility checks.
 	Warm bool
+	// warmMu guards warmReady: the dependency steps and the std steps
+	// beside them both start the warm container early (warmUp).
+	warmMu sync.Mutex
 	// warmReady, when not nil, is closed once a warm container started
-	// early (startWarmEarly) is up or has failed to start.
+	// early (warmUp) is up or has failed to start.
 	warmReady chan struct{}
-	// warmEarly says the early start did start a container.
+	// warmEarly says the early start did start a container; it is set
+	// before warmReady is closed.
 	warmEarly bool
 	// Labels are KEY=VALUE container labels, each passed as --label: they
 	// say which smol process a container belongs to.

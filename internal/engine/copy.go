@@ -159,7 +159,7 @@ func (c *Copy) Command(s plan.Step) []string {
 // Commands implements Executor: one container per step, in parallel, or
 // the warm copy-mode container (warmcopy.go).
 func (c *Copy) Commands(steps []plan.Step) []Line {
-	if c.C.Warm && !c.sent.Load() && c.C.warmUsable(steps) {
+	if c.warmCopySteps(steps) && c.C.runnerBuilt() {
 		return c.warmCopyCommands(steps)
 	}
 	var lines []Line

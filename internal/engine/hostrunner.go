@@ -103,6 +103,10 @@ func (c *Container) buildRunnerOnHost(ctx context.Context) bool {
 	if err != nil {
 		return false
 	}
+	cp, err := exec.LookPath("cp")
+	if err != nil {
+		return false
+	}
 	dir := runnerDir(c.Host, filepath.Join)
 	if writeRunner(dir) != nil {
 		return false
@@ -113,7 +117,12 @@ func (c *Container) buildRunnerOnHost(ctx context.Context) bool {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-o", tmp.Name(), ".")
+	// go run rather than go build: since Go 1.24 the go command keeps what
+	// go run links in its build cache, so a new smol cache directory costs
+	// a cache look-up, not a link. -exec hands the executable to cp
+	// instead of running it, which also suits a host that cannot run a
+	// Linux binary (a Mac with podman machine).
+	cmd := exec.CommandContext(ctx, goCmd, "run", "-trimpath", "-exec", cp, ".", tmp.Name())
 	cmd.Dir = dir
 	cmd.Env = hostRunnerEnv(os.Environ())
 	if err := cmd.Run(); err != nil {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,12 +16,17 @@ import (
 func TestHostRunnerOnce(t *testing.T) {
 	bin := t.TempDir()
 	calls := filepath.Join(t.TempDir(), "calls")
-	// A go that records each call and writes the file named by -o.
-	fake := "#!/bin/sh\necho \"$@\" >> " + calls + "\nwhile [ \"$1\" != -o ]; do shift; done\nsleep 0.2\necho runner > \"$2\"\n"
+	// A go that records each call and writes the file named by its last
+	// argument, where go run -exec cp has cp write the runner.
+	fake := "#!/bin/sh\necho \"$@\" >> " + calls + "\nfor last; do :; done\nsleep 0.2\necho runner > \"$last\"\n"
 	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", bin)
+	cp, err := exec.LookPath("cp")
+	if err != nil {
+		t.Skip("no cp")
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+filepath.Dir(cp))
 	c := warmContainer(t)
 	os.Remove(filepath.Join(runnerDir(c.Host, filepath.Join), runnerBin()))
 

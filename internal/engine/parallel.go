@@ -254,6 +254,12 @@ func (c *Container) installStep(steps []plan.Step) plan.Step {
 // RunAll implements Executor.
 func (c *Container) RunAll(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) []Result {
 	c.findGOROOT(ctx)
+	if c.warmSteps(steps) && steps[0].OutDir == "" && c.hostRunner(ctx) {
+		// The std steps, which run beside the dependency steps: in the
+		// warm container the compile will use, started now if need be,
+		// rather than in a container of their own.
+		c.warmUp(ctx)
+	}
 	if c.warmUsable(steps) {
 		if res, ok := c.runWarm(ctx, steps, stdout, stderr); ok {
 			return res

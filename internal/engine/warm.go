@@ -41,9 +41,11 @@ import (
 // the -o path nor the container, so the binaries are the same bytes as from a
 // fresh container; cmd/smol's tests check that.
 //
-// Only the compile steps of smol build use warm containers: never the
-// dependency step (network), smol verify or the reproducibility checks,
-// which must show what a fresh container gives.
+// Only smol build uses warm containers, for its steps without network: the
+// compile, and the std steps beside the dependency steps, which then cost
+// no container of their own. Never the dependency steps (network), smol
+// verify or the reproducibility checks, which must show what a fresh
+// container gives.
 
 // WarmLabel is the label every warm builder container carries (value 1):
 // smol clean removes what has it.
@@ -109,14 +111,20 @@ func (c *Container) warmStartCommand() []string {
 	return append(argv[:4:4], append([]string{"--name", c.warmName()}, argv[4:]...)...)
 }
 
-// warmUsable reports whether steps may run in a warm container: compile
-// steps, with no network, once the runner is built.
+// warmUsable reports whether steps may run in a warm container: steps
+// with no network, once the runner is built.
 func (c *Container) warmUsable(steps []plan.Step) bool {
-	if !c.Warm || len(steps) == 0 || !c.runnerBuilt() {
+	return c.warmSteps(steps) && c.runnerBuilt()
+}
+
+// warmSteps reports whether steps are ones a warm container runs: no
+// network, not interactive, and warm containers allowed.
+func (c *Container) warmSteps(steps []plan.Step) bool {
+	if !c.Warm || len(steps) == 0 {
 		return false
 	}
 	for _, s := range steps {
-		if s.Network || s.Interactive || s.OutDir == "" {
+		if s.Network || s.Interactive {
 			return false
 		}
 	}
@@ -207,9 +215,10 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 	}
 	stdout, stderr, flush := unlabelled(steps, stdout, stderr)
 	defer flush()
-	if c.warmReady != nil {
-		<-c.warmReady
-		if c.warmEarly {
+	if ready := c.warmStarting(); ready != nil {
+		<-ready
+		// Said with the compile's output: std steps show none.
+		if c.warmEarly && steps[0].OutDir != "" {
 			c.warmEarly = false
 			c.sayStarted(stderr)
 		}
@@ -238,10 +247,13 @@ func (c *Container) runWarm(ctx context.Context, steps []plan.Step, stdout, stde
 			return nil, false
 		}
 		if attempt == 0 {
-			if !c.startWarm(ctx) {
+			started, ok := c.startWarm(ctx)
+			if !ok {
 				return nil, false
 			}
-			c.sayStarted(stderr)
+			if started {
+				c.sayStarted(stderr)
+			}
 		}
 	}
 	return nil, false
@@ -261,23 +273,39 @@ func unlabelled(steps []plan.Step, stdout, stderr io.Writer) (o, e io.Writer, fl
 	return ow, ew, func() { ow.flush(); ew.flush() }
 }
 
-// startWarmEarly starts the warm container in the background while the
-// dependency steps run, when it is not running already, so that the compile
-// after them does not wait for a container start. runWarm waits for it.
+// startWarmEarly starts the warm container in the background (warmUp)
+// while the dependency steps run, so that the compile after them does not
+// wait for a container start.
 func (c *Container) startWarmEarly(ctx context.Context, steps []plan.Step) {
-	if !c.Warm || len(steps) == 0 || !steps[0].Network || c.warmReady != nil || c.checkMounts() != nil {
+	if len(steps) > 0 && steps[0].Network {
+		c.warmUp(ctx)
+	}
+}
+
+// warmUp starts the warm container in the background, once per Container,
+// unless it is running already; runWarm waits for it. It does nothing
+// without warm containers or with mounts they cannot have.
+func (c *Container) warmUp(ctx context.Context) {
+	c.warmMu.Lock()
+	defer c.warmMu.Unlock()
+	if !c.Warm || c.warmReady != nil || c.checkMounts() != nil {
 		return
 	}
 	ready := make(chan struct{})
 	c.warmReady = ready
 	go func() {
 		defer close(ready)
-		out, err := exec.CommandContext(ctx, c.Bin, "container", "inspect", "--format", "{{.State.Running}}", c.warmName()).Output()
-		if err == nil && strings.TrimSpace(string(out)) == "true" {
-			return
-		}
-		c.warmEarly = c.startWarm(ctx)
+		// No look first: a container of that name answers the start
+		// with a conflict as fast as it would answer an inspect.
+		c.warmEarly, _ = c.startWarm(ctx)
 	}()
+}
+
+// warmStarting is the channel of warmUp's start, nil when none began.
+func (c *Container) warmStarting() <-chan struct{} {
+	c.warmMu.Lock()
+	defer c.warmMu.Unlock()
+	return c.warmReady
 }
 
 // notRunning reports whether the engine said the exec's container is not
@@ -295,17 +323,18 @@ func noWorkDir(stderr string) bool {
 	return strings.Contains(s, "chdir") && strings.Contains(s, "no such file or directory")
 }
 
-// startWarm starts the warm container; another smol starting the same one at
-// the same time counts as success.
-func (c *Container) startWarm(ctx context.Context) bool {
+// startWarm starts the warm container. started says this call started it;
+// ok says it is there: one of that name (running already, or started by
+// another smol at the same time) counts too.
+func (c *Container) startWarm(ctx context.Context) (started, ok bool) {
 	var errBuf bytes.Buffer
 	cmd := exec.CommandContext(ctx, c.warmStartCommand()[0], c.warmStartCommand()[1:]...)
 	cmd.Stderr = &errBuf
 	if err := cmd.Run(); err != nil {
 		msg := strings.ToLower(errBuf.String())
-		return strings.Contains(msg, "already in use") || strings.Contains(msg, "conflict")
+		return false, strings.Contains(msg, "already in use") || strings.Contains(msg, "conflict")
 	}
-	return true
+	return true, true
 }
 
 func (c *Container) sayStarted(w io.Writer) {

@@ -98,15 +98,20 @@ func (c *Copy) warmCopyCreateCommand() []string {
 // has not sent its source to this run's volumes, once the runner is built
 // on this host (it is sent from here).
 func (c *Copy) warmCopyUsable(ctx context.Context, steps []plan.Step) bool {
-	if !c.C.Warm || c.sent.Load() || len(steps) == 0 {
+	return c.warmCopySteps(steps) && c.C.hostRunner(ctx)
+}
+
+// warmCopySteps is warmCopyUsable less the runner.
+func (c *Copy) warmCopySteps(steps []plan.Step) bool {
+	if !c.C.warmSteps(steps) || c.sent.Load() {
 		return false
 	}
 	for _, s := range steps {
-		if s.Network || s.Interactive || s.OutDir == "" {
+		if s.OutDir == "" {
 			return false
 		}
 	}
-	return c.C.hostRunner(ctx)
+	return true
 }
 
 // buildDir is this build's directory in the warm copy-mode container: named

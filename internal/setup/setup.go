@@ -16,7 +16,9 @@
 //     pinned toolchain (builderimage.Make) when neither can be had.
 //   - How files reach a container engine's daemon (package transfer):
 //     bind mounts when it sees them, copy mode (engine.Copy) when it does
-//     not, asked of the daemon once and remembered; --transfer overrides.
+//     not: known at once for a daemon that runs here in the caller's mount
+//     namespace, else asked of the daemon once and remembered; --transfer
+//     overrides.
 //
 // Whatever image is chosen, the executor runs its ID, not its tag: a tag
 // moved by another process while the build runs cannot change what builds.

@@ -32,6 +32,9 @@ func (r Ready) Close() {
 // engine has no daemon to probe, replace it.
 var decideTransfer = chooseTransfer
 
+// daemonIsLocal is transfer.Local; a test of the probe replaces it.
+var daemonIsLocal = transfer.Local
+
 // inBackground starts f and returns the function that waits for its
 // result: Prepare's questions to the daemon are CLI calls that wait on it,
 // and can run beside the image's look-up.
@@ -51,10 +54,11 @@ func inBackground[T any](f func() (T, error)) func() (T, error) {
 
 // chooseTransfer decides how the files of p reach the daemon behind x, as
 // mode (transfer.Auto, Mount or Copy) asks, and returns the mode and why:
-// auto asks the daemon (transfer.Probe) once per daemon and file system and
-// remembers the answer under the cache root; mount is refused where the
-// daemon cannot see the files; copy is taken as it is. daemon gives the
-// daemon's ID (transfer.DaemonInfo).
+// auto takes mount for a daemon shown to run here in the caller's mount
+// namespace (transfer.Local), and otherwise asks the daemon (transfer.Probe)
+// once per daemon and file system and remembers the answer under the cache
+// root; mount is refused where the daemon cannot see the files; copy is
+// taken as it is. daemon gives the daemon's ID (transfer.DaemonInfo).
 func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode string, daemon func() (transfer.Daemon, error)) (string, string, error) {
 	if mode == transfer.Copy {
 		return transfer.Copy, "asked for", nil
@@ -71,6 +75,9 @@ func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode 
 			return "", "", d
 		}
 		return "", "", fmt.Errorf("transfer: %w", err)
+	}
+	if daemonIsLocal(ctx, x.Kind, os.Getenv, d) {
+		return transfer.Mount, "the daemon sees this machine's files: it runs here, in this mount namespace", nil
 	}
 	memo := filepath.Join(filepath.Dir(p.CacheDir), "transfer")
 	key := transfer.MemoKey(d.ID, transfer.MountNamespace(), dirs)

@@ -26,8 +26,10 @@ func init() {
 }
 
 // TestChooseTransfer asks the local Docker daemon, which sees this
-// machine's files: auto and mount give mount, copy is taken as asked, and
-// the answer is remembered under the cache root.
+// machine's files: auto gives mount without a probe where transfer.Local
+// shows the daemon runs here; through the probe, auto and mount give mount,
+// copy is taken as asked, and the answer is remembered under the cache
+// root.
 func TestChooseTransfer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs docker")
@@ -50,13 +52,30 @@ func TestChooseTransfer(t *testing.T) {
 	p := plan.Plan{CacheDir: filepath.Join(root, "go1.26.8")}
 	p.Module.Dir = mod
 	x := &engine.Container{Kind: "docker", Bin: "docker", Image: image, Prefix: "smol-test-transfer"}
+	daemon := inBackground(func() (transfer.Daemon, error) { return transfer.DaemonInfo(context.Background(), x.Bin, x.Kind) })
+	d, err := daemon()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if transfer.Local(context.Background(), x.Kind, os.Getenv, d) {
+		got, why, err := chooseTransfer(context.Background(), x, p, transfer.Auto, daemon)
+		if err != nil || got != transfer.Mount || !strings.Contains(why, "in this mount namespace") {
+			t.Errorf("local daemon: %q (%s), %v; want mount, without a probe", got, why, err)
+		}
+		if entries, _ := os.ReadDir(filepath.Join(root, "transfer")); len(entries) != 0 {
+			t.Errorf("transfer memo holds %d entries for a local daemon, want none", len(entries))
+		}
+	}
+	// The probe, as for a daemon that transfer.Local cannot vouch for.
+	defer func(f func(context.Context, string, func(string) string, transfer.Daemon) bool) { daemonIsLocal = f }(daemonIsLocal)
+	daemonIsLocal = func(context.Context, string, func(string) string, transfer.Daemon) bool { return false }
 	for _, tt := range []struct{ mode, want, why string }{
 		{transfer.Auto, transfer.Mount, "the daemon sees this machine's files"},
 		{transfer.Auto, transfer.Mount, ", remembered"},
 		{transfer.Mount, transfer.Mount, ", remembered"},
 		{transfer.Copy, transfer.Copy, "asked for"},
 	} {
-		got, why, err := chooseTransfer(context.Background(), x, p, tt.mode, inBackground(func() (transfer.Daemon, error) { return transfer.DaemonInfo(context.Background(), x.Bin, x.Kind) }))
+		got, why, err := chooseTransfer(context.Background(), x, p, tt.mode, daemon)
 		if err != nil || got != tt.want || !strings.Contains(why, tt.why) {
 			t.Errorf("%s: %q (%s), %v; want %q (%s)", tt.mode, got, why, err, tt.want, tt.why)
 		}
