@@ -98,9 +98,32 @@ func (n *Native) Commands(steps []plan.Step) []Line {
 }
 
 // RunAll implements Executor: each step is a go command of its own, at
-// most Jobs at a time.
+// most Jobs at a time, sharing the CPUs as the runner's jobs do
+// (shareCPUs).
 func (n *Native) RunAll(ctx context.Context, steps []plan.Step, stdout, stderr io.Writer) []Result {
-	return runEach(ctx, steps, stdout, stderr, n.Run)
+	return runEach(ctx, shareCPUs(steps, runtime.GOMAXPROCS(0)), stdout, stderr, n.Run)
+}
+
+// shareCPUs returns steps with, when more than one runs at a time, each
+// step's part of procs CPUs as GOMAXPROCS (unless its env sets one): it
+// bounds a go command's -p and its compiler's backend concurrency, which
+// would otherwise each be sized to every CPU, so that k go commands at
+// once oversubscribe the machine k times over and spend CPU, and so time,
+// on it. What a go command builds does not depend on it. The runner does
+// the same for the jobs of a container (runner/main.go, runAll).
+func shareCPUs(steps []plan.Step, procs int) []plan.Step {
+	at := Jobs(len(steps))
+	if at < 2 {
+		return steps
+	}
+	share := fmt.Sprintf("GOMAXPROCS=%d", max(1, procs/at))
+	out := slices.Clone(steps)
+	for i, s := range out {
+		if !slices.ContainsFunc(s.Env, func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }) {
+			out[i].Env = append(slices.Clip(s.Env), share)
+		}
+	}
+	return out
 }
 
 // runEach runs each step with run, at most Jobs at a time, labelling each

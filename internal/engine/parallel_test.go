@@ -154,3 +154,59 @@ func TestCommandsRunnerBuilt(t *testing.T) {
 		t.Errorf("second job: %s", argv[i+3])
 	}
 }
+
+// TestShareCPUs: steps that run at once each get their part of the CPUs as
+// GOMAXPROCS, a step's own setting wins, and one step alone is left as it
+// is; the caller's steps are not changed.
+func TestShareCPUs(t *testing.T) {
+	step := func(env ...string) plan.Step { return plan.Step{Name: "s", Env: env} }
+	procs := func(steps []plan.Step) []string {
+		var got []string
+		for _, s := range steps {
+			v := "-"
+			for _, kv := range s.Env {
+				if p, ok := strings.CutPrefix(kv, "GOMAXPROCS="); ok {
+					v = p
+				}
+			}
+			got = append(got, v)
+		}
+		return got
+	}
+	two := Jobs(2) == 2 // one CPU runs one step at a time
+	for _, tt := range []struct {
+		name  string
+		steps []plan.Step
+		procs int
+		want  []string
+	}{
+		{"alone", []plan.Step{step("GOOS=linux")}, 8, []string{"-"}},
+		{"two of eight", []plan.Step{step("GOOS=linux"), step("GOOS=darwin")}, 8, []string{"4", "4"}},
+		{"two of three", []plan.Step{step(), step()}, 3, []string{"1", "1"}},
+		{"own setting", []plan.Step{step("GOMAXPROCS=6"), step()}, 8, []string{"6", "4"}},
+	} {
+		before := procs(tt.steps)
+		got := procs(shareCPUs(tt.steps, tt.procs))
+		if !two && len(tt.steps) > 1 {
+			tt.want = procs(tt.steps)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: GOMAXPROCS %q, want %q", tt.name, got, tt.want)
+		}
+		if !slices.Equal(before, procs(tt.steps)) {
+			t.Errorf("%s: the caller's steps changed", tt.name)
+		}
+	}
+	// An env with room to spare is not shared with the result.
+	env := make([]string, 1, 4)
+	env[0] = "GOOS=linux"
+	shared := shareCPUs([]plan.Step{{Env: env}, {Env: env}}, 8)
+	if more := append(env, "GOARCH=arm64"); len(more) != 2 {
+		t.Fatal(more)
+	}
+	for _, s := range shared {
+		if slices.Contains(s.Env, "GOARCH=arm64") {
+			t.Errorf("result shares its env with the caller's: %q", s.Env)
+		}
+	}
+}

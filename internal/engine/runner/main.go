@@ -20,7 +20,8 @@
 //
 // env is laid over the runner's own environment (the container's), so a job
 // states only what differs from it. At most one job per CPU runs at a time,
-// in the order given. -install runs no job: it only keeps the copy (which a
+// in the order given, and jobs at once share the CPUs (GOMAXPROCS; see
+// runAll). -install runs no job: it only keeps the copy (which a
 // run with jobs also does, when started by go run).
 //
 // Every line a job writes goes to the runner's stdout or stderr, as the job
@@ -579,10 +580,22 @@ func (p *jsonScanner) strs() ([]string, error) {
 }
 
 // runAll runs the jobs, at most n at a time, and reports whether all
-// succeeded.
+// succeeded. Jobs that run at once share the CPUs: each gets its part as
+// GOMAXPROCS (unless its env sets one), which bounds a go command's -p and
+// its compiler's backend concurrency. Left alone, each go command would
+// size its parallelism to every CPU, and k of them would oversubscribe the
+// machine k times over, which costs CPU (each compile's own parallel
+// backend and garbage collector, the switching) and so time. What a go
+// command builds does not depend on it.
 func runAll(ctx context.Context, jobs []job, n int, stdout, stderr io.Writer) bool {
 	if n < 1 {
 		n = 1
+	}
+	if at := min(n, len(jobs)); at > 1 {
+		share := "GOMAXPROCS=" + strconv.Itoa(max(1, runtime.GOMAXPROCS(0)/at))
+		for i := range jobs {
+			jobs[i].Env = overlay([]string{share}, jobs[i].Env)
+		}
 	}
 	slots := make(chan struct{}, n)
 	ok := make([]bool, len(jobs))

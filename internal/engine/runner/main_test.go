@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,6 +72,44 @@ func TestRunAll(t *testing.T) {
 	wantErr := []string{"build a/b: err-a", "build c/d: from-job"}
 	if !slices.Equal(errLines, wantErr) {
 		t.Errorf("stderr lines %q, want %q", errLines, wantErr)
+	}
+}
+
+// TestRunAllSharesCPUs: jobs at once each get their part of the CPUs as
+// GOMAXPROCS, a job's own setting wins, and a job alone keeps the
+// container's.
+func TestRunAllSharesCPUs(t *testing.T) {
+	sh := needSh(t)
+	procs := runtime.GOMAXPROCS(0)
+	show := []string{sh, "-c", "echo \"procs=$GOMAXPROCS\""}
+	for _, tt := range []struct {
+		name  string
+		jobs  []job
+		slots int
+		want  []string
+	}{
+		{"two at once", []job{{Name: "a", Args: show}, {Name: "b", Args: show}}, 2,
+			[]string{"a: procs=" + strconv.Itoa(max(1, procs/2)), "b: procs=" + strconv.Itoa(max(1, procs/2))}},
+		{"own setting", []job{{Name: "a", Args: show, Env: []string{"GOMAXPROCS=7"}}, {Name: "b", Args: show}}, 2,
+			[]string{"a: procs=7", "b: procs=" + strconv.Itoa(max(1, procs/2))}},
+		{"one at a time", []job{{Name: "a", Args: show}, {Name: "b", Args: show}}, 1,
+			[]string{"a: procs=" + os.Getenv("GOMAXPROCS"), "b: procs=" + os.Getenv("GOMAXPROCS")}},
+		{"alone", []job{{Name: "a", Args: show}}, 4, []string{"a: procs=" + os.Getenv("GOMAXPROCS")}},
+	} {
+		var out bytes.Buffer
+		if !runAll(context.Background(), tt.jobs, tt.slots, &syncWriter{w: &out}, &syncWriter{w: io.Discard}) {
+			t.Fatalf("%s: a job failed", tt.name)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			if !strings.HasPrefix(l, "smol-runner: ") {
+				got = append(got, l)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
 
