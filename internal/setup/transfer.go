@@ -55,9 +55,9 @@ func inBackground[T any](f func() (T, error)) func() (T, error) {
 // chooseTransfer decides how the files of p reach the daemon behind x, as
 // mode (transfer.Auto, Mount or Copy) asks, and returns the mode and why:
 // auto takes mount for a daemon shown to run here in the caller's mount
-// namespace (transfer.Local), and otherwise asks the daemon (transfer.Probe)
-// once per daemon and file system and remembers the answer under the cache
-// root; mount is refused where the daemon cannot see the files; copy is
+// namespace (transfer.Local), and otherwise asks the daemon (transfer.Probe),
+// once per daemon and file system: either answer is remembered under the
+// cache root; mount is refused where the daemon cannot see the files; copy is
 // taken as it is. daemon gives the daemon's ID (transfer.DaemonInfo).
 func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode string, daemon func() (transfer.Daemon, error)) (string, string, error) {
 	if mode == transfer.Copy {
@@ -76,16 +76,20 @@ func chooseTransfer(ctx context.Context, x *engine.Container, p plan.Plan, mode 
 		}
 		return "", "", fmt.Errorf("transfer: %w", err)
 	}
-	if daemonIsLocal(ctx, x.Kind, os.Getenv, d) {
-		return transfer.Mount, "the daemon sees this machine's files: it runs here, in this mount namespace", nil
-	}
 	memo := filepath.Join(filepath.Dir(p.CacheDir), "transfer")
 	key := transfer.MemoKey(d.ID, transfer.MountNamespace(), dirs)
 	seen, ok := transfer.Remembered(memo, key)
 	why := "the daemon sees this machine's files"
-	if ok {
+	// The memo before transfer.Local: reading a file costs less than the
+	// daemon's /info, which Local asks for.
+	switch {
+	case ok:
 		why += ", remembered"
-	} else {
+	case daemonIsLocal(ctx, x.Kind, os.Getenv, d):
+		seen = transfer.Mount
+		why += ": it runs here, in this mount namespace"
+		transfer.Remember(memo, key, seen)
+	default:
 		sees, err := transfer.Probe(ctx, x.Bin, x.Image, x.Prefix+"-probe", dirs)
 		if err != nil {
 			return "", "", err

@@ -27,7 +27,7 @@ func init() {
 
 // TestChooseTransfer asks the local Docker daemon, which sees this
 // machine's files: auto gives mount without a probe where transfer.Local
-// shows the daemon runs here; through the probe, auto and mount give mount,
+// shows the daemon runs here, and remembers it; through the probe, auto and mount give mount,
 // copy is taken as asked, and the answer is remembered under the cache
 // root.
 func TestChooseTransfer(t *testing.T) {
@@ -62,9 +62,11 @@ func TestChooseTransfer(t *testing.T) {
 		if err != nil || got != transfer.Mount || !strings.Contains(why, "in this mount namespace") {
 			t.Errorf("local daemon: %q (%s), %v; want mount, without a probe", got, why, err)
 		}
-		if entries, _ := os.ReadDir(filepath.Join(root, "transfer")); len(entries) != 0 {
-			t.Errorf("transfer memo holds %d entries for a local daemon, want none", len(entries))
+		got, why, err = chooseTransfer(context.Background(), x, p, transfer.Auto, daemon)
+		if err != nil || got != transfer.Mount || !strings.Contains(why, ", remembered") {
+			t.Errorf("local daemon, again: %q (%s), %v; want mount, remembered", got, why, err)
 		}
+		os.RemoveAll(filepath.Join(root, "transfer"))
 	}
 	// The probe, as for a daemon that transfer.Local cannot vouch for.
 	defer func(f func(context.Context, string, func(string) string, transfer.Daemon) bool) { daemonIsLocal = f }(daemonIsLocal)
