@@ -158,16 +158,22 @@ func dnsAnswer(query []byte) ([]byte, error) {
 	return b.Finish()
 }
 
-// freeAddr returns a loopback address with a port free at the time of the
-// call, for Pebble's own listeners.
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n loopback addresses with distinct ports free at the
+// time of the call, for Pebble's own listeners.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// All n stay open until each has its port: a port closed before the
+	// next listen may be handed out again.
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 // acmeEnv is a Pebble and the sockets the server under test is given.
@@ -220,7 +226,8 @@ func newACMEEnv(t *testing.T, validity time.Duration) *acmeEnv {
 	}
 	e.tlsPort = strconv.Itoa(tlsPort)
 
-	listen, mgmt := freeAddr(t), freeAddr(t)
+	addrs := freeAddrs(t, 2)
+	listen, mgmt := addrs[0], addrs[1]
 	e.dirURL, e.mgmtURL = "https://"+listen+"/dir", "https://"+mgmt
 	conf := map[string]any{"pebble": map[string]any{
 		"listenAddress":                  listen,
