@@ -136,9 +136,8 @@ func peerPID(c *net.UnixConn) (int, error) {
 // and root directory; false when either cannot be read.
 func sameMounts(pid int) bool {
 	proc := "/proc/" + strconv.Itoa(pid)
-	theirs, err1 := os.Readlink(proc + "/ns/mnt")
-	ours, err2 := os.Readlink("/proc/self/ns/mnt")
-	if err1 != nil || err2 != nil || theirs != ours {
+	theirs, err := os.Readlink(proc + "/ns/mnt")
+	if ours := MountNamespace(); err != nil || ours == "" || theirs != ours {
 		return false
 	}
 	var a, b syscall.Stat_t
